@@ -1,0 +1,93 @@
+package io.replicant.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.postgresql.PGProperty;
+
+/**
+ * Collects settings from one or more sources (YAML, then Properties, then URL parameters; later ones win)
+ * and builds a {@link ReplicantConfig}. Every value is validated as it is set, so an error names the
+ * source it came from.
+ */
+public final class ConfigBuilder {
+    private final Map<Option<?>, Object> options = new LinkedHashMap<>();
+    private final Map<String, String> jdbcProperties = new LinkedHashMap<>();
+    private final List<HostSpec> hosts = new ArrayList<>();
+    private final List<RuleSpec> rules = new ArrayList<>();
+    private String source = "";
+
+    /**
+     * Sets a registry option, or, for a URL or Properties key that is not one, a pgjdbc connection property.
+     *
+     * @param allowJdbcPassthrough true for URL and Properties keys; YAML has a separate {@code jdbc:} section
+     */
+    public ConfigBuilder set(String key, String text, String origin, boolean allowJdbcPassthrough) {
+        Option<?> option = ReplicantOptions.byName(key);
+        if (option != null) {
+            if (text.isEmpty() && !option.secret()) {
+                throw new ConfigException(key, "has no value; " + option.type().description() + " is expected", origin);
+            }
+            options.put(option, option.parse(text, key, origin));
+        } else if (allowJdbcPassthrough && isJdbcProperty(key)) {
+            jdbcProperties.put(key, text);
+        } else {
+            List<String> known = new ArrayList<>();
+            ReplicantOptions.all().forEach(o -> known.add(o.name()));
+            throw new ConfigException(key, "unknown option" + Suggestions.didYouMean(key, known)
+                    + (allowJdbcPassthrough ? " (neither a Replicant option nor a pgjdbc connection property)" : ""),
+                    origin);
+        }
+        return this;
+    }
+
+    /** Sets a pgjdbc connection property from the YAML {@code jdbc:} section. */
+    public ConfigBuilder setJdbcProperty(String key, String text, String path, String origin) {
+        if (!isJdbcProperty(key)) {
+            List<String> known = new ArrayList<>();
+            for (PGProperty p : PGProperty.values()) {
+                known.add(p.getName());
+            }
+            throw new ConfigException(path, "unknown pgjdbc connection property" + Suggestions.didYouMean(key, known),
+                    origin);
+        }
+        jdbcProperties.put(key, text);
+        return this;
+    }
+
+    static boolean isJdbcProperty(String key) {
+        // user and password are Replicant options; the PG* names are pgjdbc's URL internals.
+        return PGProperty.forName(key) != null && !key.equals("user") && !key.equals("password")
+                && !key.startsWith("PG");
+    }
+
+    public ConfigBuilder addHost(HostSpec host) {
+        hosts.add(host);
+        return this;
+    }
+
+    /** Replaces any hosts set by an earlier source (a URL's host list wins over a file's). */
+    public ConfigBuilder clearHosts() {
+        hosts.clear();
+        return this;
+    }
+
+    public ConfigBuilder addRule(RuleSpec rule) {
+        rules.add(rule);
+        return this;
+    }
+
+    public ConfigBuilder source(String source) {
+        this.source = source;
+        return this;
+    }
+
+    public ReplicantConfig build() {
+        if (hosts.isEmpty()) {
+            throw new ConfigException("hosts", "at least one host is required (the primary)", source);
+        }
+        return new ReplicantConfig(hosts, new OptionValues(options), rules, jdbcProperties, source);
+    }
+}

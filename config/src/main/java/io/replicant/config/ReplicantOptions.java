@@ -1,0 +1,102 @@
+package io.replicant.config;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.replicant.config.Option.Group;
+
+/**
+ * The one registry of Replicant options. The URL ({@code ?load_balance=random}), {@link java.util.Properties}
+ * and YAML ({@code load_balance: random}; {@code pool.max_size} is {@code pool: {max_size: …}}) all map here,
+ * and the README's options table is checked against this list by a test.
+ */
+public final class ReplicantOptions {
+
+    private static final Map<String, Option<?>> BY_NAME = new LinkedHashMap<>();
+
+    public static final Option<String> DATABASE = define("database", ValueType.text(), null, Group.ESSENTIALS, false,
+            "Database name on every host. In a URL it is the path: `jdbc:replicant:postgresql://h1,h2/app`.");
+
+    public static final Option<String> USER = define("user", ValueType.text(), null, Group.ESSENTIALS, false,
+            "Database user for every backend connection.");
+
+    public static final Option<String> PASSWORD = define("password", ValueType.text(), null, Group.ESSENTIALS, true,
+            "Password for `user`. Never logged or shown. In YAML write `${ENV_VAR}` rather than the secret itself.");
+
+    public static final Option<String> PRIMARY = define("primary", ValueType.oneOf("first", "discover"), "first",
+            Group.ESSENTIALS, false,
+            "`first`: the first host is the primary and the rest are replicas. `discover`: every host is asked "
+                    + "`pg_is_in_recovery()` when the cluster is opened; the one that is not in recovery is the primary.");
+
+    public static final Option<String> LOAD_BALANCE = define("load_balance",
+            ValueType.oneOf("round_robin", "random", "weighted", "least_in_flight"), "round_robin",
+            Group.FREQUENTLY_USED, false,
+            "How reads are spread over eligible replicas, per statement in autocommit mode and per transaction otherwise. "
+                    + "`weighted` uses each host's `weight`; `least_in_flight` picks the replica running the fewest statements.");
+
+    public static final Option<String> PRIMARY_READS = define("primary_reads",
+            ValueType.oneOf("never", "when_no_replica", "always"), "when_no_replica", Group.FREQUENTLY_USED, false,
+            "Whether the primary joins the read pool: `never` (a read with no replica available fails with 08001), "
+                    + "`when_no_replica` (only when no replica can be used), `always` (as one more member of the pool).");
+
+    public static final Option<List<String>> READ_ONLY_FUNCTIONS = define("read_only_functions", ValueType.nameList(),
+            List.of(), Group.FREQUENTLY_USED, false,
+            "User-defined functions that are VOLATILE in the catalog but do not write, so a SELECT calling them may "
+                    + "run on a replica. Comma-separated in a URL, a list in YAML.");
+
+    public static final Option<Integer> POOL_MAX_SIZE = define("pool.max_size", ValueType.integer(1, 10_000), 10,
+            Group.FREQUENTLY_USED, false,
+            "Maximum physical connections per backend (HikariCP `maximumPoolSize`). A logical connection holds at most "
+                    + "one physical connection per backend it has used.");
+
+    public static final Option<Duration> POOL_CONNECT_TIMEOUT = define("pool.connect_timeout",
+            ValueType.duration(Duration.ofMillis(250), Duration.ofHours(1)), Duration.ofSeconds(10),
+            Group.FREQUENTLY_USED, false,
+            "How long getting a physical connection may take before the statement fails with 08001.");
+
+    public static final Option<Integer> POOL_MIN_IDLE = define("pool.min_idle", ValueType.integer(0, 10_000), 0,
+            Group.RARELY_USED, false,
+            "Idle physical connections kept open per backend (HikariCP `minimumIdle`).");
+
+    public static final Option<Duration> POOL_IDLE_TIMEOUT = define("pool.idle_timeout",
+            ValueType.duration(Duration.ofSeconds(10), Duration.ofDays(1)), Duration.ofMinutes(10),
+            Group.RARELY_USED, false, "How long an idle physical connection stays in the pool.");
+
+    public static final Option<Duration> POOL_MAX_LIFETIME = define("pool.max_lifetime",
+            ValueType.duration(Duration.ofSeconds(30), Duration.ofDays(1)), Duration.ofMinutes(30),
+            Group.RARELY_USED, false, "Maximum lifetime of a physical connection in the pool.");
+
+    public static final Option<Integer> PARSE_CACHE_SIZE = define("parse_cache_size", ValueType.integer(0, 1_000_000),
+            10_000, Group.RARELY_USED, false,
+            "Number of distinct SQL texts whose classification is cached (LRU). 0 disables the cache.");
+
+    public static final Option<Duration> CATALOG_REFRESH = define("catalog_refresh",
+            ValueType.duration(Duration.ofSeconds(1), Duration.ofDays(1)), Duration.ofMinutes(1),
+            Group.RARELY_USED, false,
+            "How often the primary's function catalog (which user-defined functions are VOLATILE) is re-read. "
+                    + "It is also re-read after DDL through Replicant and when a statement calls a function it has not seen.");
+
+    private ReplicantOptions() {
+    }
+
+    private static <T> Option<T> define(String name, ValueType<T> type, T defaultValue, Group group, boolean secret,
+            String description) {
+        Option<T> option = new Option<>(name, type, defaultValue, group, secret, description);
+        if (BY_NAME.putIfAbsent(name, option) != null) {
+            throw new IllegalStateException("duplicate option " + name);
+        }
+        return option;
+    }
+
+    /** Every option, in documentation order. */
+    public static List<Option<?>> all() {
+        return List.copyOf(BY_NAME.values());
+    }
+
+    /** The option with this exact name, or {@code null}. */
+    public static Option<?> byName(String name) {
+        return BY_NAME.get(name);
+    }
+}

@@ -1,0 +1,36 @@
+package io.replicant.config;
+
+/**
+ * Every SQLSTATE Replicant itself emits, in one place. Backend errors are passed through unchanged;
+ * these are for errors Replicant raises on its own behalf.
+ */
+public enum SqlState {
+    /** Malformed {@code jdbc:replicant:} URL, no reachable host, or a connection could not be made. */
+    CONNECTION_UNABLE_TO_CONNECT("08001"),
+    /** A physical connection failed while in use; the outcome of an in-flight commit is unknown. */
+    CONNECTION_FAILURE("08006"),
+    /** A JDBC feature Replicant does not support. */
+    FEATURE_NOT_SUPPORTED("0A000"),
+    /** An option has a bad value, or a configuration file is invalid. */
+    INVALID_PARAMETER_VALUE("22023"),
+    /** A write was attempted in a read-only transaction that runs on a replica. */
+    READ_ONLY_SQL_TRANSACTION("25006"),
+    /** The operation needs an open transaction or an open connection and there is none. */
+    INVALID_TRANSACTION_STATE("25000"),
+    /** Authentication failed (passed through from the server, listed for completeness). */
+    INVALID_PASSWORD("28P01"),
+    /** The logical connection or statement is closed. */
+    OBJECT_NOT_IN_PREREQUISITE_STATE("55000"),
+    /** Configuration file missing or unreadable. */
+    CONFIG_FILE_ERROR("58030");
+
+    private final String code;
+
+    SqlState(String code) {
+        this.code = code;
+    }
+
+    public String code() {
+        return code;
+    }
+}

@@ -1,0 +1,196 @@
+package io.replicant.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How an option's text is turned into a value. Every source (URL, Properties, YAML) hands over text,
+ * so one parser per type keeps the three sources identical.
+ */
+public abstract class ValueType<T> {
+
+    /** What a valid value looks like, used in error messages: "expected &lt;description&gt;, got 'x'". */
+    public abstract String description();
+
+    /** @throws IllegalArgumentException with a message of the form "expected …, got '…'" */
+    public abstract T parse(String text);
+
+    /** The canonical text of a value, as the docs and {@code SHOW CONFIG} print it. */
+    public String format(T value) {
+        return String.valueOf(value);
+    }
+
+    protected IllegalArgumentException invalid(String text) {
+        return new IllegalArgumentException("expected " + description() + ", got '" + text + "'");
+    }
+
+    public static ValueType<String> text() {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "a string";
+            }
+
+            @Override
+            public String parse(String text) {
+                return text;
+            }
+        };
+    }
+
+    public static ValueType<Integer> integer(int min, int max) {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "an integer " + min + ".." + max;
+            }
+
+            @Override
+            public Integer parse(String text) {
+                try {
+                    int value = Integer.parseInt(text.trim());
+                    if (value < min || value > max) {
+                        throw invalid(text);
+                    }
+                    return value;
+                } catch (NumberFormatException e) {
+                    throw invalid(text);
+                }
+            }
+        };
+    }
+
+    public static ValueType<Boolean> bool() {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "true or false";
+            }
+
+            @Override
+            public Boolean parse(String text) {
+                switch (text.trim().toLowerCase(Locale.ROOT)) {
+                    case "true":
+                        return true;
+                    case "false":
+                        return false;
+                    default:
+                        throw invalid(text);
+                }
+            }
+        };
+    }
+
+    /** One of a fixed set of lower-case words; no case folding, so a typo is never "corrected". */
+    public static ValueType<String> oneOf(String... allowed) {
+        List<String> values = List.of(allowed);
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "one of " + String.join(" | ", values);
+            }
+
+            @Override
+            public String parse(String text) {
+                String value = text.trim();
+                if (!values.contains(value)) {
+                    throw invalid(text);
+                }
+                return value;
+            }
+        };
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+
+    /** A duration with its unit: {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}. A bare number is refused. */
+    public static ValueType<Duration> duration(Duration min, Duration max) {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "a duration like 250ms, 10s, 5m or 1h, between " + format(min) + " and " + format(max);
+            }
+
+            @Override
+            public Duration parse(String text) {
+                Matcher m = DURATION.matcher(text.trim());
+                if (!m.matches()) {
+                    throw invalid(text);
+                }
+                long amount;
+                try {
+                    amount = Long.parseLong(m.group(1));
+                } catch (NumberFormatException e) {
+                    throw invalid(text);
+                }
+                Duration value;
+                switch (m.group(2)) {
+                    case "ms":
+                        value = Duration.ofMillis(amount);
+                        break;
+                    case "s":
+                        value = Duration.ofSeconds(amount);
+                        break;
+                    case "m":
+                        value = Duration.ofMinutes(amount);
+                        break;
+                    default:
+                        value = Duration.ofHours(amount);
+                }
+                if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+                    throw invalid(text);
+                }
+                return value;
+            }
+
+            @Override
+            public String format(Duration value) {
+                long ms = value.toMillis();
+                if (ms % 3_600_000 == 0 && ms != 0) {
+                    return ms / 3_600_000 + "h";
+                }
+                if (ms % 60_000 == 0 && ms != 0) {
+                    return ms / 60_000 + "m";
+                }
+                if (ms % 1000 == 0) {
+                    return ms / 1000 + "s";
+                }
+                return ms + "ms";
+            }
+        };
+    }
+
+    /** A list of names: a YAML sequence, or comma-separated text in a URL or Properties. */
+    public static ValueType<List<String>> nameList() {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "a list of names";
+            }
+
+            @Override
+            public List<String> parse(String text) {
+                List<String> out = new ArrayList<>();
+                for (String part : text.split(",")) {
+                    String name = part.trim();
+                    if (!name.isEmpty()) {
+                        if (!name.matches("[A-Za-z_][A-Za-z0-9_$.]*")) {
+                            throw new IllegalArgumentException("expected a list of names, got '" + name + "'");
+                        }
+                        out.add(name);
+                    }
+                }
+                return List.copyOf(out);
+            }
+
+            @Override
+            public String format(List<String> value) {
+                return String.join(",", value);
+            }
+        };
+    }
+}
