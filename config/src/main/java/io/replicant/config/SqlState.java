@@ -15,8 +15,12 @@ public enum SqlState {
     INVALID_PARAMETER_VALUE("22023"),
     /** A write was attempted in a read-only transaction that runs on a replica. */
     READ_ONLY_SQL_TRANSACTION("25006"),
-    /** The operation needs an open transaction or an open connection and there is none. */
-    INVALID_TRANSACTION_STATE("25000"),
+    /** A setting that cannot change inside a transaction was changed there. */
+    ACTIVE_SQL_TRANSACTION("25001"),
+    /** commit()/rollback() with autocommit on, as pgjdbc reports it. */
+    NO_ACTIVE_SQL_TRANSACTION("25P01"),
+    /** A query-string method was called on a PreparedStatement, as pgjdbc reports it. */
+    WRONG_OBJECT_TYPE("42809"),
     /** Authentication failed (passed through from the server, listed for completeness). */
     INVALID_PASSWORD("28P01"),
     /** The logical connection or statement is closed. */

@@ -55,6 +55,9 @@ public final class Router {
             return RouteDecision.to(tx, tx.isPrimary() ? Reason.TRANSACTION : Reason.READ_ONLY_TRANSACTION, "");
         }
         if (session.beginsTransaction() || c.kind() == StatementKind.BEGIN) {
+            if (session.pinned() != null) {
+                return RouteDecision.to(primary, Reason.SESSION_PIN, session.pinned());
+            }
             boolean readOnly = session.readOnly() || c.readOnlyBegin();
             if (readOnly && !c.sessionBound()) {
                 return readPool(replicas, primary, null, false, Reason.READ_ONLY_TRANSACTION, "");
@@ -68,7 +71,7 @@ public final class Router {
         String overrideDetail = "";
         String tag = null;
         if (forced == null && session.pinned() != null) {
-            return RouteDecision.to(primary, Reason.SESSION_PIN, session.pinned().tag());
+            return RouteDecision.to(primary, Reason.SESSION_PIN, session.pinned());
         }
         if (forced == null && c.hints().present()) {
             forced = c.hints().route() != null ? c.hints().route() : "replica";

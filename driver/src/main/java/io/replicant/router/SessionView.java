@@ -15,8 +15,8 @@ public interface SessionView {
 
     Set<String> tempTables();
 
-    /** Why the session is pinned to the primary, or null. */
-    Reason pinned();
+    /** Why the session is pinned to the primary (e.g. {@code listen}), or null. */
+    String pinned();
 
     /** A route forced through the API for the next statement or the session ("primary", "replica", "any"), or null. */
     String forcedRoute();

@@ -1,0 +1,244 @@
+package io.replicant.jdbc;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.replicant.config.HostSpec;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.router.Backend;
+import io.replicant.router.ClassificationCache;
+import io.replicant.router.Router;
+import io.replicant.router.StatementClassifier;
+
+/**
+ * One configured PostgreSQL cluster: its backends, a HikariCP pool per backend, the router and the
+ * function catalog. Shared by every logical connection made from the same configuration.
+ */
+public final class Cluster implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
+    /** A replica that failed to give a connection sits out this long before it is tried again. */
+    private static final Duration UNAVAILABLE_COOLDOWN = Duration.ofSeconds(5);
+
+    private final ReplicantConfig config;
+    private final String name;
+    private final Backend primary;
+    private final List<Backend> replicas;
+    private final Map<Backend, HikariDataSource> pools = new LinkedHashMap<>();
+    private final Router router;
+    private final PgFunctionCatalog catalog;
+    private final RoutingMetrics metrics;
+    private final ScheduledExecutorService housekeeper;
+
+    private Cluster(ReplicantConfig config, Backend primary, List<Backend> replicas, MeterRegistry registry) {
+        this.config = config;
+        this.name = primary.name();
+        this.primary = primary;
+        this.replicas = List.copyOf(replicas);
+        this.metrics = new RoutingMetrics(registry, name);
+        this.housekeeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "replicant-" + name + "-housekeeper");
+            t.setDaemon(true);
+            return t;
+        });
+        this.catalog = new PgFunctionCatalog(name, () -> pool(primary).getConnection(), housekeeper);
+        ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
+                config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
+        this.router = new Router(config, cache, catalog);
+    }
+
+    /**
+     * Opens the cluster: checks the primary is reachable and the credentials work (failing fast with the
+     * server's own SQLSTATE, e.g. 28P01 or 08001), finds the primary if {@code primary: discover}, starts the
+     * pools and loads the function catalog.
+     */
+    public static Cluster open(ReplicantConfig config, MeterRegistry registry) throws SQLException {
+        List<HostSpec> hosts = config.hosts();
+        HostSpec primaryHost = config.get(ReplicantOptions.PRIMARY).equals("discover") ? discoverPrimary(config)
+                : hosts.get(0);
+        Backend primary = new Backend(primaryHost, Backend.Role.PRIMARY);
+        List<Backend> replicas = new ArrayList<>();
+        for (HostSpec host : hosts) {
+            if (host != primaryHost) {
+                replicas.add(new Backend(host, Backend.Role.REPLICA));
+            }
+        }
+        Cluster cluster = new Cluster(config, primary, replicas, registry);
+        try (Connection check = connectDirectly(config, primaryHost)) {
+            cluster.catalog.load(check);
+        }
+        cluster.pools.put(primary, cluster.newPool(primary));
+        for (Backend replica : replicas) {
+            cluster.pools.put(replica, cluster.newPool(replica));
+        }
+        cluster.catalog.schedulePeriodicRefresh(config.get(ReplicantOptions.CATALOG_REFRESH));
+        LOG.info("[{}] opened: primary {}, replicas {}, options {}", cluster.name, primary.name(),
+                replicas.stream().map(Backend::name).toList(), config.options().describe());
+        return cluster;
+    }
+
+    private static HostSpec discoverPrimary(ReplicantConfig config) throws SQLException {
+        List<HostSpec> primaries = new ArrayList<>();
+        SQLException last = null;
+        for (HostSpec host : config.hosts()) {
+            try (Connection c = connectDirectly(config, host); Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    primaries.add(host);
+                }
+            } catch (SQLException e) {
+                if ("28P01".equals(e.getSQLState()) || "28000".equals(e.getSQLState())) {
+                    throw e;
+                }
+                last = e;
+                LOG.warn("primary discovery: {} is unreachable: {}", host.address(), e.getMessage());
+            }
+        }
+        if (primaries.size() == 1) {
+            return primaries.get(0);
+        }
+        if (primaries.isEmpty()) {
+            throw Errors.of(SqlState.CONNECTION_UNABLE_TO_CONNECT, "primary: discover found no host that is not in "
+                    + "recovery among " + addresses(config.hosts()), last);
+        }
+        throw Errors.of(SqlState.CONNECTION_UNABLE_TO_CONNECT, "primary: discover found more than one primary ("
+                + addresses(primaries) + "); refusing to pick one (split brain?)");
+    }
+
+    private static String addresses(List<HostSpec> hosts) {
+        return String.join(", ", hosts.stream().map(HostSpec::address).toList());
+    }
+
+    private static Connection connectDirectly(ReplicantConfig config, HostSpec host) throws SQLException {
+        Properties props = backendProperties(config);
+        long seconds = Math.max(1, config.get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toSeconds());
+        props.setProperty("connectTimeout", Long.toString(seconds));
+        props.setProperty("loginTimeout", Long.toString(seconds));
+        return DriverManager.getConnection(backendUrl(config, host), props);
+    }
+
+    private static String backendUrl(ReplicantConfig config, HostSpec host) {
+        String database = config.get(ReplicantOptions.DATABASE);
+        return "jdbc:postgresql://" + host.address() + "/" + (database == null ? "" : database);
+    }
+
+    private static Properties backendProperties(ReplicantConfig config) {
+        Properties props = new Properties();
+        props.putAll(config.jdbcProperties());
+        if (config.get(ReplicantOptions.USER) != null) {
+            props.setProperty("user", config.get(ReplicantOptions.USER));
+        }
+        if (config.get(ReplicantOptions.PASSWORD) != null) {
+            props.setProperty("password", config.get(ReplicantOptions.PASSWORD));
+        }
+        return props;
+    }
+
+    private HikariDataSource newPool(Backend backend) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("replicant-" + backend.name());
+        hc.setDriverClassName("org.postgresql.Driver");
+        hc.setJdbcUrl(backendUrl(config, backend.host()));
+        Properties props = backendProperties(config);
+        props.forEach((k, v) -> hc.addDataSourceProperty((String) k, v));
+        hc.setMaximumPoolSize(config.get(ReplicantOptions.POOL_MAX_SIZE));
+        hc.setMinimumIdle(config.get(ReplicantOptions.POOL_MIN_IDLE));
+        hc.setConnectionTimeout(config.get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
+        hc.setIdleTimeout(config.get(ReplicantOptions.POOL_IDLE_TIMEOUT).toMillis());
+        hc.setMaxLifetime(config.get(ReplicantOptions.POOL_MAX_LIFETIME).toMillis());
+        // Reachability was checked by open(); a replica that is down must not stop the cluster from opening.
+        hc.setInitializationFailTimeout(-1);
+        return new HikariDataSource(hc);
+    }
+
+    private HikariDataSource pool(Backend backend) {
+        return pools.get(backend);
+    }
+
+    /** A physical connection to {@code backend}; a replica that cannot give one sits out a cooldown. */
+    PhysicalConnection acquire(Backend backend) throws SQLException {
+        try {
+            return new PhysicalConnection(backend, pool(backend).getConnection());
+        } catch (SQLException e) {
+            if (!backend.isPrimary()) {
+                markUnavailable(backend);
+            }
+            // Hikari's timeout carries the server's SQLSTATE (08001, 28P01, 3D000, …) when it has one.
+            String state = e.getSQLState() != null ? e.getSQLState() : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
+            throw new SQLException("cannot get a connection to " + backend + ": " + e.getMessage(), state, e);
+        }
+    }
+
+    private void markUnavailable(Backend backend) {
+        if (backend.isAvailable()) {
+            backend.setAvailable(false);
+            LOG.warn("[{}] {} is unavailable; reads avoid it for {}s", name, backend, UNAVAILABLE_COOLDOWN.toSeconds());
+            housekeeper.schedule(() -> backend.setAvailable(true), UNAVAILABLE_COOLDOWN.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Removes a broken or unresettable connection from its pool instead of returning it. */
+    void evict(PhysicalConnection pc) {
+        pool(pc.backend).evictConnection(pc.connection);
+    }
+
+    public RoutingConnection connect() {
+        return new RoutingConnection(this);
+    }
+
+    Router router() {
+        return router;
+    }
+
+    PgFunctionCatalog catalog() {
+        return catalog;
+    }
+
+    RoutingMetrics metrics() {
+        return metrics;
+    }
+
+    public Backend primary() {
+        return primary;
+    }
+
+    public List<Backend> replicas() {
+        return replicas;
+    }
+
+    public ReplicantConfig config() {
+        return config;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() {
+        housekeeper.shutdownNow();
+        pools.values().forEach(HikariDataSource::close);
+        LOG.info("[{}] closed", name);
+    }
+}

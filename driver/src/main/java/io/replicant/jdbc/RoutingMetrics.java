@@ -1,0 +1,75 @@
+package io.replicant.jdbc;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.replicant.router.Backend;
+import io.replicant.router.ClassificationCache;
+import io.replicant.router.Reason;
+
+/**
+ * Micrometer meters of one cluster. Counters are looked up once per tag combination and kept, so the hot
+ * path is a map read and an increment.
+ *
+ * <ul>
+ * <li>{@code replicant.statements{target, reason}}: routed statements, target {@code primary|replica}</li>
+ * <li>{@code replicant.parse.cache{result}}: classification cache {@code hit|miss}</li>
+ * <li>{@code replicant.pins{reason}}: sessions pinned to the primary</li>
+ * <li>{@code replicant.errors{sqlstate_class}}: statements that failed, by SQLSTATE class</li>
+ * </ul>
+ */
+final class RoutingMetrics implements ClassificationCache.CacheListener {
+    private final MeterRegistry registry;
+    private final String cluster;
+    private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Counter hits;
+    private final Counter misses;
+
+    RoutingMetrics(MeterRegistry registry, String cluster) {
+        this.registry = registry;
+        this.cluster = cluster;
+        this.hits = Counter.builder("replicant.parse.cache").tag("cluster", cluster).tag("result", "hit")
+                .description("Classification cache lookups").register(registry);
+        this.misses = Counter.builder("replicant.parse.cache").tag("cluster", cluster).tag("result", "miss")
+                .description("Classification cache lookups").register(registry);
+    }
+
+    void routed(Backend backend, Reason reason) {
+        String target = backend.isPrimary() ? "primary" : "replica";
+        counter("replicant.statements", "target", target, "reason", reason.tag()).increment();
+    }
+
+    void pinned(String reason) {
+        counter("replicant.pins", "reason", reason, null, null).increment();
+    }
+
+    void failed(String sqlState) {
+        String cls = sqlState == null || sqlState.length() < 2 ? "unknown" : sqlState.substring(0, 2);
+        counter("replicant.errors", "sqlstate_class", cls, null, null).increment();
+    }
+
+    @Override
+    public void hit() {
+        hits.increment();
+    }
+
+    @Override
+    public void miss() {
+        misses.increment();
+    }
+
+    private Counter counter(String name, String k1, String v1, String k2, String v2) {
+        String key = name + '|' + v1 + '|' + v2;
+        Counter counter = counters.get(key);
+        if (counter == null) {
+            Counter.Builder builder = Counter.builder(name).tag("cluster", cluster).tag(k1, v1);
+            if (k2 != null) {
+                builder.tag(k2, v2);
+            }
+            counter = counters.computeIfAbsent(key, k -> builder.register(registry));
+        }
+        return counter;
+    }
+}

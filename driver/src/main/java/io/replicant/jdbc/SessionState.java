@@ -1,0 +1,202 @@
+package io.replicant.jdbc;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.replicant.router.SessionEffect;
+
+/**
+ * The logical session's state that must follow it across physical connections: the replayable settings
+ * log (SET/RESET texts, in order), temp tables, SQL-level prepared statements, and a pin to the primary.
+ *
+ * <p>Settings made inside a transaction are pending until it commits (a rollback undoes them on the server
+ * too). RESET ALL / DISCARD ALL start a new epoch: a connection that applied an older epoch is reset first.
+ */
+final class SessionState {
+    /** Above this many entries the log is compacted into a new epoch (it only grows with SET in a loop). */
+    private static final int MAX_LOG = 256;
+    private static final Pattern PARAMETER = Pattern.compile(
+            "\\s*(?:set\\s+(?:session\\s+(?!characteristics))?|reset\\s+)(\"?[\\w.]+\"?)", Pattern.CASE_INSENSITIVE);
+
+    private final List<String> settings = new ArrayList<>();
+    private int epoch;
+    private final List<String> pending = new ArrayList<>();
+    private boolean pendingResetAll;
+    private final Set<String> tempTables = new LinkedHashSet<>();
+    private final Set<String> preparedNames = new LinkedHashSet<>();
+    private String pin;
+
+    /**
+     * Applies effects of a statement that succeeded on {@code executedOn}.
+     *
+     * @return a pin reason if the statement pins the session to the primary (LISTEN), else null
+     */
+    String apply(List<SessionEffect> effects, boolean inTransaction, PhysicalConnection executedOn) {
+        String newPin = null;
+        for (SessionEffect effect : effects) {
+            switch (effect.type()) {
+                case SET:
+                    if (inTransaction) {
+                        pending.add(effect.sql());
+                    } else {
+                        record(effect.sql(), executedOn);
+                    }
+                    break;
+                case RESET_ALL:
+                    if (inTransaction) {
+                        pendingResetAll = true;
+                        pending.clear();
+                    } else {
+                        resetAll(executedOn);
+                    }
+                    break;
+                case DISCARD_ALL:
+                    resetAll(executedOn);
+                    tempTables.clear();
+                    preparedNames.clear();
+                    break;
+                case CREATE_TEMP:
+                    tempTables.addAll(effect.names());
+                    break;
+                case DROP:
+                    tempTables.removeAll(effect.names());
+                    break;
+                case DISCARD_TEMP:
+                    tempTables.clear();
+                    break;
+                case PREPARE:
+                    preparedNames.addAll(effect.names());
+                    break;
+                case DEALLOCATE:
+                    if (effect.names().isEmpty()) {
+                        preparedNames.clear();
+                    } else {
+                        preparedNames.removeAll(effect.names());
+                    }
+                    break;
+                case LISTEN:
+                    if (pin == null) {
+                        pin = "listen";
+                        newPin = pin;
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+        if (!effects.isEmpty()) {
+            executedOn.dirty = true;
+        }
+        return newPin;
+    }
+
+    /** The transaction on {@code txConnection} committed: its settings become part of the session. */
+    void commitPending(PhysicalConnection txConnection) {
+        if (pendingResetAll) {
+            resetAll(txConnection);
+        }
+        for (String sql : pending) {
+            record(sql, txConnection);
+        }
+        dropPending();
+    }
+
+    void dropPending() {
+        pending.clear();
+        pendingResetAll = false;
+    }
+
+    private void record(String sql, PhysicalConnection executedOn) {
+        boolean inSync = isSynced(executedOn);
+        settings.add(sql);
+        if (settings.size() > MAX_LOG) {
+            compact();
+        }
+        if (inSync) {
+            markSynced(executedOn);
+        }
+    }
+
+    /** Keeps the last SET/RESET per parameter; connections replay the shorter log from scratch (new epoch). */
+    private void compact() {
+        Map<String, String> last = new LinkedHashMap<>();
+        int anonymous = 0;
+        for (String sql : settings) {
+            Matcher m = PARAMETER.matcher(sql);
+            String key = m.lookingAt() ? m.group(1).toLowerCase(Locale.ROOT) : "#" + anonymous++;
+            last.remove(key);
+            last.put(key, sql);
+        }
+        settings.clear();
+        settings.addAll(last.values());
+        epoch++;
+    }
+
+    private void resetAll(PhysicalConnection executedOn) {
+        settings.clear();
+        epoch++;
+        markSynced(executedOn);
+    }
+
+    boolean isSynced(PhysicalConnection pc) {
+        return pc.appliedEpoch == epoch && pc.appliedCount == settings.size();
+    }
+
+    /**
+     * The SQL that brings {@code pc} up to date, or null if it is. Call {@link #markSynced} after it ran.
+     */
+    String catchUpSql(PhysicalConnection pc) {
+        if (isSynced(pc)) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder();
+        int from = pc.appliedCount;
+        if (pc.appliedEpoch != epoch) {
+            sql.append("RESET ALL");
+            from = 0;
+        }
+        for (int i = from; i < settings.size(); i++) {
+            if (sql.length() > 0) {
+                sql.append(";\n");
+            }
+            sql.append(settings.get(i));
+        }
+        return sql.length() == 0 ? null : sql.toString();
+    }
+
+    void markSynced(PhysicalConnection pc) {
+        pc.appliedEpoch = epoch;
+        pc.appliedCount = settings.size();
+        if (!settings.isEmpty() || epoch > 0) {
+            pc.dirty = true;
+        }
+    }
+
+    Set<String> tempTables() {
+        return tempTables;
+    }
+
+    Set<String> preparedNames() {
+        return preparedNames;
+    }
+
+    String pin() {
+        return pin;
+    }
+
+    /** Pins the session to the primary; returns true if it was not pinned before. */
+    boolean pin(String reason) {
+        if (pin != null) {
+            return false;
+        }
+        pin = reason;
+        return true;
+    }
+}
