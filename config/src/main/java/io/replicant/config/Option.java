@@ -67,9 +67,13 @@ public final class Option<T> {
         return description;
     }
 
-    /** The default as documented, e.g. {@code 10s}; "(none)" when there is none. */
+    /** The default as documented, e.g. {@code 10s}; "(none)" when there is none, "(empty)" for an empty list. */
     public String defaultText() {
-        return defaultValue == null ? "(none)" : type.format(defaultValue);
+        if (defaultValue == null) {
+            return "(none)";
+        }
+        String text = type.format(defaultValue);
+        return text.isEmpty() ? "(empty)" : text;
     }
 
     /**

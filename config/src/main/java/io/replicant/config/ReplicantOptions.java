@@ -70,7 +70,8 @@ public final class ReplicantOptions {
 
     public static final Option<Integer> PARSE_CACHE_SIZE = define("parse_cache_size", ValueType.integer(0, 1_000_000),
             10_000, Group.RARELY_USED, false,
-            "Number of distinct SQL texts whose classification is cached (LRU). 0 disables the cache.");
+            "Number of distinct SQL texts whose classification is cached; beyond it the least used are evicted. "
+                    + "0 disables the cache.");
 
     public static final Option<Duration> CATALOG_REFRESH = define("catalog_refresh",
             ValueType.duration(Duration.ofSeconds(1), Duration.ofDays(1)), Duration.ofMinutes(1),

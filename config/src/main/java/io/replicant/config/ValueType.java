@@ -19,6 +19,11 @@ public abstract class ValueType<T> {
     /** @throws IllegalArgumentException with a message of the form "expected …, got '…'" */
     public abstract T parse(String text);
 
+    /** True for list types, which YAML may give as a sequence. */
+    public boolean isList() {
+        return false;
+    }
+
     /** The canonical text of a value, as the docs and {@code SHOW CONFIG} print it. */
     public String format(T value) {
         return String.valueOf(value);
@@ -190,6 +195,11 @@ public abstract class ValueType<T> {
             @Override
             public String format(List<String> value) {
                 return String.join(",", value);
+            }
+
+            @Override
+            public boolean isList() {
+                return true;
             }
         };
     }

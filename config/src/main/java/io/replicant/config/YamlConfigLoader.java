@@ -105,7 +105,7 @@ public final class YamlConfigLoader {
                         readJdbc(value, builder);
                 }
             } else if (ReplicantOptions.byName(path) != null) {
-                builder.set(path, optionText(value, path), where(value), false);
+                builder.set(path, optionText(value, path, ReplicantOptions.byName(path)), where(value), false);
             } else if (isOptionPrefix(path)) {
                 readOptions(value, path, builder);
             } else {
@@ -135,8 +135,8 @@ public final class YamlConfigLoader {
         return keys;
     }
 
-    private String optionText(Node value, String path) {
-        if (value instanceof SequenceNode) {
+    private String optionText(Node value, String path, Option<?> option) {
+        if (value instanceof SequenceNode && option.type().isList()) {
             List<String> parts = new ArrayList<>();
             for (Node item : ((SequenceNode) value).getValue()) {
                 parts.add(scalar(item, path));
