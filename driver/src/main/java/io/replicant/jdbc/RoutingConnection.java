@@ -111,6 +111,7 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
         }
         checkOpen();
         PhysicalConnection pc = prepare(cluster.primary());
+        lastDecision = RouteDecision.to(cluster.primary(), Reason.WRITE, "batch");
         cluster.metrics().routed(cluster.primary(), Reason.WRITE);
         lastUsed = pc;
         return pc;

@@ -10,7 +10,7 @@ package io.replicant.router;
  */
 public record RouteDecision(Backend backend, Reason reason, String detail, String refusal) {
 
-    static RouteDecision to(Backend backend, Reason reason, String detail) {
+    public static RouteDecision to(Backend backend, Reason reason, String detail) {
         return new RouteDecision(backend, reason, detail == null ? "" : detail, null);
     }
 

@@ -1,0 +1,4 @@
+CREATE TABLE fw_book (
+    id bigserial PRIMARY KEY,
+    title text NOT NULL
+);

@@ -1,0 +1,1 @@
+INSERT INTO fw_book (title) VALUES ('Seeded by Flyway');
