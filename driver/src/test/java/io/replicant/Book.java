@@ -8,7 +8,7 @@ import jakarta.persistence.Table;
 
 /** A Hibernate entity for {@link FrameworksIT}; its table comes from the Flyway migrations. */
 @Entity
-@Table(name = "fw_book")
+@Table(schema = "fw", name = "fw_book")
 public class Book {
     @Id
     @GeneratedValue(strategy = GenerationType.IDENTITY)

@@ -1,4 +1,4 @@
-CREATE TABLE fw_book (
+CREATE TABLE fw.fw_book (
     id bigserial PRIMARY KEY,
     title text NOT NULL
 );

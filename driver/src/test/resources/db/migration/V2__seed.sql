@@ -1,1 +1,1 @@
-INSERT INTO fw_book (title) VALUES ('Seeded by Flyway');
+INSERT INTO fw.fw_book (title) VALUES ('Seeded by Flyway');
