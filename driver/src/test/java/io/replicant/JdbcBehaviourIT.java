@@ -273,6 +273,25 @@ class JdbcBehaviourIT {
     }
 
     @Test
+    void aFunctionCreatedElsewhereIsLearnedFromTheCatalog() throws Exception {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+            s.execute("SELECT 1"); // the cluster is open and its catalog snapshot taken
+            ClusterFixture.setUp(cluster,
+                    "CREATE OR REPLACE FUNCTION jb_new_stable() RETURNS int STABLE LANGUAGE sql AS 'SELECT 7'");
+            assertEquals("7", one(s, "SELECT jb_new_stable()"));
+            assertEquals("unknown_function", rc.lastRoute().reason());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!rc.explain("SELECT jb_new_stable()").target().equals("replica")) {
+                assertTrue(System.nanoTime() < deadline, "the catalog was not refreshed within 10 s");
+                Thread.sleep(100);
+            }
+            assertEquals("7", one(s, "SELECT jb_new_stable()"));
+            assertEquals("replica", rc.lastRoute().target());
+        }
+    }
+
+    @Test
     void routingMetricsAreCounted() throws SQLException {
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
             s.executeQuery("SELECT 1").close();

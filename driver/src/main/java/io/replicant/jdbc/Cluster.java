@@ -61,7 +61,8 @@ public final class Cluster implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.catalog = new PgFunctionCatalog(name, () -> pool(primary).getConnection(), housekeeper);
+        // Its own connection, not a pooled one: a pool exhausted by the app must not starve the catalog.
+        this.catalog = new PgFunctionCatalog(name, () -> connectDirectly(config, primary.host()), housekeeper);
         ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
                 config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
         this.router = new Router(config, cache, catalog);

@@ -30,7 +30,7 @@ final class PgFunctionCatalog implements FunctionCatalog {
     /** A burst of unknown names causes one refresh, not one per statement. */
     private static final long MIN_REFRESH_GAP_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /** Where the catalog connection comes from; the cluster borrows one from the primary's pool. */
+    /** Where the catalog connection comes from: a new connection to the primary for each refresh. */
     interface ConnectionSource {
         Connection get() throws SQLException;
     }

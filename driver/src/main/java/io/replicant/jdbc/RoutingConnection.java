@@ -18,324 +18,90 @@ import java.sql.Statement;
 import java.sql.Struct;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.Executor;
 
 import org.postgresql.PGConnection;
 import org.postgresql.core.BaseConnection;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import io.replicant.Route;
 import io.replicant.RouteExplanation;
 import io.replicant.ReplicantConnection;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
-import io.replicant.config.StatementKind;
-import io.replicant.router.Backend;
 import io.replicant.router.Classification;
-import io.replicant.router.Reason;
 import io.replicant.router.RouteDecision;
-import io.replicant.router.SessionEffect;
-import io.replicant.router.SessionView;
-import io.replicant.router.Verdict;
 
 /**
- * The logical connection the application holds. It keeps at most one physical connection per backend,
- * taken lazily from the backend's pool and held until close, so server-side prepared statements survive;
- * routing decisions come from the {@link io.replicant.router.Router}, and session state follows the session
- * onto every physical connection it uses ({@link SessionState}).
+ * The logical connection the application holds: the JDBC surface over a {@link LogicalSession}, which routes
+ * each statement through the {@link io.replicant.router.Router} and keeps session state in step on every
+ * physical connection the session uses.
  */
-public final class RoutingConnection implements ReplicantConnection, SessionView {
-    private static final Logger LOG = LoggerFactory.getLogger(RoutingConnection.class);
-
-    private final Cluster cluster;
-    private final SessionState session = new SessionState();
-    private final List<PhysicalConnection> physicals = new ArrayList<>(3);
-    private volatile PhysicalConnection lastUsed;
-    private RouteDecision lastDecision;
-    private Backend txBackend;
-    private boolean autoCommit = true;
-    private boolean readOnly;
-    private int isolation = -1;
+public final class RoutingConnection implements ReplicantConnection {
+    private final LogicalSession session;
     private int holdability = ResultSet.CLOSE_CURSORS_AT_COMMIT;
-    private Route forcedNext;
-    private Route forcedSession;
-    private Executor networkTimeoutExecutor;
-    private int networkTimeout;
-    private final Properties clientInfo = new Properties();
     private volatile boolean closed;
 
     RoutingConnection(Cluster cluster) {
-        this.cluster = cluster;
-        String app = cluster.config().jdbcProperties().get("ApplicationName");
-        if (app != null) {
-            clientInfo.setProperty("ApplicationName", app);
-        }
+        this.session = new LogicalSession(cluster);
     }
 
     // ---------------------------------------------------------------- routing, used by the statements
 
     Classification classify(String sql) {
-        return cluster.router().classify(sql);
+        return session.classify(sql);
     }
 
-    /** Routes a statement and returns the physical connection, up to date with the session, to run it on. */
     PhysicalConnection route(Classification c) throws SQLException {
         checkOpen();
-        RouteDecision decision = decide(c);
-        forcedNext = null;
-        PhysicalConnection pc;
-        try {
-            pc = prepare(decision.backend());
-        } catch (ReplicaUnusableException e) {
-            decision = decide(c); // the replica is now unavailable or the session pinned: decide again
-            pc = prepare(decision.backend());
-        }
-        cluster.metrics().routed(decision.backend(), decision.reason());
-        lastDecision = decision;
-        lastUsed = pc;
-        if (LOG.isDebugEnabled()) {
-            LOG.debug("[{}] {} -> {}", cluster.name(), abbreviate(c.sql()), decision.describe());
-        }
-        return pc;
+        return session.route(c);
     }
 
-    /** For batches: the open transaction's backend (or the one a new transaction goes to), else the primary. */
     PhysicalConnection routeBatch(Classification c) throws SQLException {
-        if (txBackend != null || !autoCommit) {
-            return route(c);
-        }
         checkOpen();
-        PhysicalConnection pc = prepare(cluster.primary());
-        lastDecision = RouteDecision.to(cluster.primary(), Reason.WRITE, "batch");
-        cluster.metrics().routed(cluster.primary(), Reason.WRITE);
-        lastUsed = pc;
-        return pc;
+        return session.routeBatch(c);
     }
 
-    private RouteDecision decide(Classification c) throws SQLException {
-        RouteDecision decision = cluster.router().route(c, this, cluster.primary(), cluster.replicas());
-        if (decision.refused()) {
-            cluster.metrics().failed(decision.refusal());
-            throw new SQLException(decision.detail(), decision.refusal());
-        }
-        return decision;
-    }
-
-    private PhysicalConnection prepare(Backend backend) throws SQLException {
-        PhysicalConnection pc = physicalFor(backend);
-        if (txBackend != backend) {
-            String catchUp = session.catchUpSql(pc);
-            if (catchUp != null) {
-                try {
-                    pc.setAutoCommit(true);
-                    pc.execute(catchUp);
-                    session.markSynced(pc);
-                } catch (SQLException e) {
-                    if (Errors.isFatal(e) || backend.isPrimary()) {
-                        discard(pc, e);
-                        throw e;
-                    }
-                    LOG.warn("[{}] replaying session settings on {} failed ({}); session pinned to the primary",
-                            cluster.name(), backend, e.getMessage());
-                    pin("replay_failed");
-                    throw new ReplicaUnusableException();
-                }
-            }
-            pc.setReadOnly(readOnly);
-            if (isolation != -1) {
-                pc.setIsolation(isolation);
-            }
-            pc.setAutoCommit(autoCommit);
-            if (!autoCommit) {
-                txBackend = backend;
-            }
-        }
-        return pc;
-    }
-
-    private PhysicalConnection physicalFor(Backend backend) throws SQLException {
-        for (PhysicalConnection pc : physicals) {
-            if (pc.backend == backend) {
-                return pc;
-            }
-        }
-        PhysicalConnection pc;
-        try {
-            pc = cluster.acquire(backend);
-        } catch (SQLException e) {
-            if (backend.isPrimary()) {
-                throw e;
-            }
-            throw new ReplicaUnusableException();
-        }
-        if (networkTimeoutExecutor != null) {
-            pc.connection.setNetworkTimeout(networkTimeoutExecutor, networkTimeout);
-        }
-        if (!clientInfo.isEmpty()) {
-            pc.connection.setClientInfo(clientInfo);
-        }
-        physicals.add(pc);
-        return pc;
-    }
-
-    /** A replica cannot be used after all (no connection, or session replay failed): decide again. */
-    private static final class ReplicaUnusableException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        ReplicaUnusableException() {
-            super(null, null, false, false);
-        }
-    }
-
-    /** After a statement succeeded on {@code pc}. */
     void completed(Classification c, PhysicalConnection pc) {
-        if (!c.effects().isEmpty()) {
-            String pin = session.apply(c.effects(), pc.inTransaction(), pc);
-            if (pin != null) {
-                cluster.metrics().pinned(pin);
-            }
-            for (SessionEffect effect : c.effects()) {
-                if (effect.type() == SessionEffect.Type.CATALOG_CHANGED) {
-                    cluster.catalog().refreshSoon();
-                }
-            }
-        }
-        if (c.sessionBound() || c.reason() == Reason.WRITER_FUNCTION || c.kind() == StatementKind.CURSOR
-                || c.kind() == StatementKind.DO || c.kind() == StatementKind.CALL) {
-            pc.dirty = true;
-        }
-        followTransaction(c, pc);
+        session.completed(c, pc);
     }
 
-    /** After a statement failed on {@code pc}. */
     void failed(Classification c, PhysicalConnection pc, SQLException e) {
-        cluster.metrics().failed(e.getSQLState());
-        if (Errors.isFatal(e)) {
-            discard(pc, e);
-        } else {
-            followTransaction(c, pc);
-        }
-    }
-
-    /** Tracks transactions opened and closed by SQL (BEGIN/COMMIT) from the server's own transaction status. */
-    private void followTransaction(Classification c, PhysicalConnection pc) {
-        if (pc.inTransaction()) {
-            if (txBackend == null) {
-                txBackend = pc.backend;
-            }
-        } else if (txBackend == pc.backend) {
-            txBackend = null;
-            if (c.kind() == StatementKind.ROLLBACK) {
-                session.dropPending();
-            } else {
-                session.commitPending(pc);
-            }
-        }
-    }
-
-    private void discard(PhysicalConnection pc, SQLException cause) {
-        physicals.remove(pc);
-        if (txBackend == pc.backend) {
-            txBackend = null;
-            session.dropPending();
-        }
-        LOG.warn("[{}] connection to {} failed ({}: {}); it is discarded", cluster.name(), pc.backend,
-                cause.getSQLState(), cause.getMessage());
-        cluster.evict(pc);
-        closeQuietly(pc);
-    }
-
-    private void pin(String reason) {
-        if (session.pin(reason)) {
-            cluster.metrics().pinned(reason);
-        }
+        session.failed(c, pc, e);
     }
 
     private PhysicalConnection primary() throws SQLException {
         checkOpen();
-        return prepare(cluster.primary());
+        return session.primary();
     }
 
-    /** A connection for connection-level calls (createArrayOf, nativeSQL, …): one already held, else the primary. */
     private PhysicalConnection any() throws SQLException {
         checkOpen();
-        return physicals.isEmpty() ? primary() : physicals.get(0);
-    }
-
-    // ---------------------------------------------------------------- SessionView
-
-    @Override
-    public Backend transactionBackend() {
-        return txBackend;
-    }
-
-    @Override
-    public boolean beginsTransaction() {
-        return !autoCommit && txBackend == null;
-    }
-
-    @Override
-    public boolean readOnly() {
-        return readOnly;
-    }
-
-    @Override
-    public Set<String> tempTables() {
-        return session.tempTables();
-    }
-
-    @Override
-    public String pinned() {
-        if (session.pin() != null) {
-            return session.pin();
-        }
-        // A hot standby refuses SERIALIZABLE transactions (0A000), so such a session reads on the primary.
-        return isolation == Connection.TRANSACTION_SERIALIZABLE ? "serializable" : null;
-    }
-
-    @Override
-    public String forcedRoute() {
-        Route r = forcedNext != null ? forcedNext : forcedSession;
-        return r == null ? null : r.name().toLowerCase(java.util.Locale.ROOT);
-    }
-
-    @Override
-    public String user() {
-        return cluster.config().get(ReplicantOptions.USER);
-    }
-
-    @Override
-    public String applicationName() {
-        return clientInfo.getProperty("ApplicationName");
+        return session.any();
     }
 
     // ---------------------------------------------------------------- ReplicantConnection
 
     @Override
     public void routeNextStatement(Route route) {
-        forcedNext = route;
+        session.forcedNext = route;
     }
 
     @Override
     public void routeSession(Route route) {
-        forcedSession = route;
+        session.forcedSession = route;
     }
 
     @Override
     public RouteExplanation explain(String sql) {
         Classification c = classify(sql);
-        RouteDecision d = cluster.router().route(c, this, cluster.primary(), cluster.replicas());
-        return explanation(c, d);
+        return explanation(c, session.explain(c));
     }
 
     @Override
     public RouteExplanation lastRoute() {
-        RouteDecision d = lastDecision;
+        RouteDecision d = session.lastDecision();
         return d == null ? null : explanation(null, d);
     }
 
@@ -432,80 +198,46 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public void setAutoCommit(boolean value) throws SQLException {
         checkOpen();
-        if (value == autoCommit) {
+        if (value == session.autoCommit) {
             return;
         }
-        if (value && txBackend != null) {
-            commit(); // JDBC: switching autocommit on commits the open transaction
+        if (value) {
+            session.endTransaction(true); // JDBC: switching autocommit on commits the open transaction
         }
-        autoCommit = value;
+        session.autoCommit = value;
     }
 
     @Override
     public boolean getAutoCommit() throws SQLException {
         checkOpen();
-        return autoCommit;
+        return session.autoCommit;
     }
 
     @Override
     public void commit() throws SQLException {
         checkOpen();
-        if (autoCommit) {
+        if (session.autoCommit) {
             throw Errors.of(SqlState.NO_ACTIVE_SQL_TRANSACTION, "Cannot commit when autoCommit is enabled.");
         }
-        endTransaction(true);
+        session.endTransaction(true);
     }
 
     @Override
     public void rollback() throws SQLException {
         checkOpen();
-        if (autoCommit) {
+        if (session.autoCommit) {
             throw Errors.of(SqlState.NO_ACTIVE_SQL_TRANSACTION, "Cannot rollback when autoCommit is enabled.");
         }
-        endTransaction(false);
-    }
-
-    private void endTransaction(boolean commit) throws SQLException {
-        PhysicalConnection pc = txConnection();
-        if (pc == null) {
-            return;
-        }
-        try {
-            if (commit) {
-                pc.connection.commit();
-                session.commitPending(pc);
-            } else {
-                pc.connection.rollback();
-                session.dropPending();
-            }
-            txBackend = null;
-        } catch (SQLException e) {
-            if (commit && Errors.isFatal(e)) {
-                discard(pc, e);
-                throw Errors.of(SqlState.CONNECTION_FAILURE, "connection to " + pc.backend
-                        + " failed during COMMIT; the outcome of the transaction is unknown", e);
-            }
-            failed(classify(commit ? "COMMIT" : "ROLLBACK"), pc, e);
-            throw e;
-        }
-    }
-
-    private PhysicalConnection txConnection() {
-        for (PhysicalConnection pc : physicals) {
-            if (pc.backend == txBackend) {
-                return pc;
-            }
-        }
-        return null;
+        session.endTransaction(false);
     }
 
     /** Savepoints need a transaction; one is opened where this session's transactions go. */
     private PhysicalConnection savepointConnection() throws SQLException {
         checkOpen();
-        if (autoCommit) {
+        if (session.autoCommit) {
             throw Errors.of(SqlState.NO_ACTIVE_SQL_TRANSACTION, "Cannot establish a savepoint in auto-commit mode.");
         }
-        PhysicalConnection pc = txConnection();
+        PhysicalConnection pc = session.transactionConnection();
         return pc != null ? pc : route(classify("SAVEPOINT replicant"));
     }
 
@@ -532,17 +264,17 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public void setReadOnly(boolean value) throws SQLException {
         checkOpen();
-        if (txBackend != null && value != readOnly) {
+        if (session.transactionBackend() != null && value != session.readOnly) {
             throw Errors.of(SqlState.ACTIVE_SQL_TRANSACTION,
                     "Cannot change transaction read-only property in the middle of a transaction.");
         }
-        readOnly = value;
+        session.readOnly = value;
     }
 
     @Override
     public boolean isReadOnly() throws SQLException {
         checkOpen();
-        return readOnly;
+        return session.readOnly;
     }
 
     @Override
@@ -553,16 +285,17 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "Transaction isolation level " + level
                     + " not supported.");
         }
-        if (txBackend != null) {
-            txConnection().setIsolation(level); // pgjdbc refuses this inside a transaction, with its own error
+        PhysicalConnection tx = session.transactionConnection();
+        if (tx != null) {
+            tx.setIsolation(level); // pgjdbc refuses this inside a transaction, with its own error
         }
-        isolation = level;
+        session.isolation = level;
     }
 
     @Override
     public int getTransactionIsolation() throws SQLException {
         checkOpen();
-        return isolation != -1 ? isolation : primary().connection.getTransactionIsolation();
+        return session.isolation != -1 ? session.isolation : primary().connection.getTransactionIsolation();
     }
 
     // ---------------------------------------------------------------- session settings
@@ -570,14 +303,10 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public void setSchema(String schema) throws SQLException {
         checkOpen();
-        String sql = "SET SESSION search_path TO " + quoteIdentifier(schema);
+        String sql = "SET SESSION search_path TO " + LogicalSession.quoteIdentifier(schema);
         try (Statement s = createStatement()) {
             s.execute(sql);
         }
-    }
-
-    private static String quoteIdentifier(String name) {
-        return '"' + name.replace("\"", "\"\"") + '"';
     }
 
     @Override
@@ -595,23 +324,23 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public String getCatalog() throws SQLException {
         checkOpen();
-        return cluster.config().get(ReplicantOptions.DATABASE);
+        return session.cluster().config().get(ReplicantOptions.DATABASE);
     }
 
     @Override
     public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
         checkOpen();
-        for (PhysicalConnection pc : physicals) {
+        for (PhysicalConnection pc : session.physicals()) {
             pc.connection.setNetworkTimeout(executor, milliseconds);
         }
-        networkTimeoutExecutor = executor;
-        networkTimeout = milliseconds;
+        session.networkTimeoutExecutor = executor;
+        session.networkTimeout = milliseconds;
     }
 
     @Override
     public int getNetworkTimeout() throws SQLException {
         checkOpen();
-        return networkTimeout;
+        return session.networkTimeout;
     }
 
     @Override
@@ -620,7 +349,7 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
         if (holdability != ResultSet.CLOSE_CURSORS_AT_COMMIT && holdability != ResultSet.HOLD_CURSORS_OVER_COMMIT) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "Unknown ResultSet holdability setting: " + holdability);
         }
-        for (PhysicalConnection pc : physicals) {
+        for (PhysicalConnection pc : session.physicals()) {
             pc.connection.setHoldability(holdability);
         }
         this.holdability = holdability;
@@ -653,20 +382,20 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
         if (value == null) {
-            clientInfo.remove(name);
+            session.clientInfo.remove(name);
         } else {
-            clientInfo.setProperty(name, value);
+            session.clientInfo.setProperty(name, value);
         }
-        for (PhysicalConnection pc : physicals) {
+        for (PhysicalConnection pc : session.physicals()) {
             pc.connection.setClientInfo(name, value);
         }
     }
 
     @Override
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
-        clientInfo.clear();
-        clientInfo.putAll(properties);
-        for (PhysicalConnection pc : physicals) {
+        session.clientInfo.clear();
+        session.clientInfo.putAll(properties);
+        for (PhysicalConnection pc : session.physicals()) {
             pc.connection.setClientInfo(properties);
         }
     }
@@ -674,14 +403,14 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public String getClientInfo(String name) throws SQLException {
         checkOpen();
-        return clientInfo.getProperty(name);
+        return session.clientInfo.getProperty(name);
     }
 
     @Override
     public Properties getClientInfo() throws SQLException {
         checkOpen();
         Properties copy = new Properties();
-        copy.putAll(clientInfo);
+        copy.putAll(session.clientInfo);
         return copy;
     }
 
@@ -726,14 +455,14 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
     @Override
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
-        PhysicalConnection pc = lastUsed;
+        PhysicalConnection pc = session.lastUsed();
         return pc == null ? null : pc.connection.getWarnings();
     }
 
     @Override
     public void clearWarnings() throws SQLException {
         checkOpen();
-        for (PhysicalConnection pc : physicals) {
+        for (PhysicalConnection pc : session.physicals()) {
             pc.connection.clearWarnings();
         }
     }
@@ -746,12 +475,12 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
         if (closed) {
             return false;
         }
-        if (physicals.isEmpty()) {
+        if (session.physicals().isEmpty()) {
             return primary().connection.isValid(timeout);
         }
-        for (PhysicalConnection pc : new ArrayList<>(physicals)) {
+        for (PhysicalConnection pc : new ArrayList<>(session.physicals())) {
             if (!pc.connection.isValid(timeout)) {
-                discard(pc, Errors.of(SqlState.CONNECTION_FAILURE, "isValid failed"));
+                session.discard(pc, Errors.of(SqlState.CONNECTION_FAILURE, "isValid failed"));
                 return false;
             }
         }
@@ -767,7 +496,7 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
         }
         if (iface == PGConnection.class || iface == BaseConnection.class || iface.isAssignableFrom(PGConnection.class)) {
             // The app gets the primary's own connection (COPY, notifications, large objects): keep it on the primary.
-            pin("pgconnection");
+            session.pin("pgconnection");
             return primary().connection.unwrap(iface);
         }
         throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "cannot unwrap to " + iface.getName());
@@ -798,51 +527,7 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
             return;
         }
         closed = true;
-        for (PhysicalConnection pc : physicals) {
-            release(pc);
-        }
-        physicals.clear();
-    }
-
-    private void release(PhysicalConnection pc) {
-        try {
-            if (pc.inTransaction()) {
-                if (pc.connection.getAutoCommit()) {
-                    pc.execute("ROLLBACK"); // a transaction opened by SQL BEGIN in autocommit mode
-                } else {
-                    pc.connection.rollback();
-                }
-            }
-            if (pc.dirty) {
-                pc.execute(cleanupSql(pc));
-            }
-        } catch (SQLException e) {
-            LOG.warn("[{}] could not reset a connection to {} ({}); it is evicted", cluster.name(), pc.backend,
-                    e.getMessage());
-            cluster.evict(pc);
-        } finally {
-            closeQuietly(pc);
-        }
-    }
-
-    /** Undoes everything a session can leave behind (the parts of DISCARD ALL that keep pgjdbc's statements). */
-    private String cleanupSql(PhysicalConnection pc) {
-        StringBuilder sql = new StringBuilder("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL");
-        if (pc.backend.isPrimary()) {
-            sql.append("; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES");
-            for (String name : session.preparedNames()) {
-                sql.append("; DEALLOCATE ").append(quoteIdentifier(name));
-            }
-        }
-        return sql.toString();
-    }
-
-    private static void closeQuietly(PhysicalConnection pc) {
-        try {
-            pc.connection.close();
-        } catch (SQLException e) {
-            LOG.debug("closing a physical connection failed", e);
-        }
+        session.releaseAll();
     }
 
     @Override
@@ -851,14 +536,10 @@ public final class RoutingConnection implements ReplicantConnection, SessionView
             return;
         }
         closed = true;
-        for (PhysicalConnection pc : physicals) {
-            cluster.evict(pc);
+        for (PhysicalConnection pc : session.physicals()) {
+            session.cluster().evict(pc);
             pc.connection.abort(executor);
         }
-        physicals.clear();
-    }
-
-    private static String abbreviate(String sql) {
-        return sql.length() <= 200 ? sql : sql.substring(0, 200) + "…";
+        session.physicals().clear();
     }
 }

@@ -11,7 +11,7 @@ import io.replicant.router.Reason;
 
 /**
  * Micrometer meters of one cluster. Counters are looked up once per tag combination and kept, so the hot
- * path is a map read and an increment.
+ * path is an array read and an increment.
  *
  * <ul>
  * <li>{@code replicant.statements{target, reason}}: routed statements, target {@code primary|replica}</li>
@@ -26,6 +26,8 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final Counter hits;
     private final Counter misses;
+    /** replicant.statements by [primary?0:1][reason], filled on first use: no lookup on the hot path. */
+    private final Counter[][] statements = new Counter[2][Reason.values().length];
 
     RoutingMetrics(MeterRegistry registry, String cluster) {
         this.registry = registry;
@@ -37,8 +39,14 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
     }
 
     void routed(Backend backend, Reason reason) {
-        String target = backend.isPrimary() ? "primary" : "replica";
-        counter("replicant.statements", "target", target, "reason", reason.tag()).increment();
+        int target = backend.isPrimary() ? 0 : 1;
+        Counter counter = statements[target][reason.ordinal()];
+        if (counter == null) {
+            counter = counter("replicant.statements", "target", target == 0 ? "primary" : "replica", "reason",
+                    reason.tag());
+            statements[target][reason.ordinal()] = counter; // a benign race: both threads store the same meter
+        }
+        counter.increment();
     }
 
     void pinned(String reason) {

@@ -91,8 +91,18 @@ final class SessionState {
                     break;
             }
         }
-        if (!effects.isEmpty()) {
-            executedOn.dirty = true;
+        for (SessionEffect effect : effects) {
+            switch (effect.type()) {
+                case SET:
+                case RESET_ALL:
+                case CREATE_TEMP:
+                case LISTEN:
+                case PREPARE:
+                    executedOn.dirty = true; // the connection must be reset before it goes back to its pool
+                    break;
+                default:
+                    break;
+            }
         }
         return newPin;
     }

@@ -1,0 +1,411 @@
+package io.replicant.jdbc;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Executor;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.replicant.Route;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.config.StatementKind;
+import io.replicant.router.Backend;
+import io.replicant.router.Classification;
+import io.replicant.router.Reason;
+import io.replicant.router.RouteDecision;
+import io.replicant.router.SessionEffect;
+import io.replicant.router.SessionView;
+
+/**
+ * The routing half of a logical connection: the physical connections it holds (at most one per backend,
+ * taken lazily and kept until close, so server-side prepared statements survive), the open transaction's
+ * backend, and the settings that follow the session onto every physical connection it uses.
+ * {@link RoutingConnection} is the JDBC surface over it.
+ */
+final class LogicalSession implements SessionView {
+    private static final Logger LOG = LoggerFactory.getLogger(LogicalSession.class);
+
+    private final Cluster cluster;
+    private final SessionState state = new SessionState();
+    private final List<PhysicalConnection> physicals = new ArrayList<>(3);
+    private volatile PhysicalConnection lastUsed;
+    private RouteDecision lastDecision;
+    private Backend txBackend;
+
+    // JDBC-level settings, applied to each physical connection before it runs a statement
+    boolean autoCommit = true;
+    boolean readOnly;
+    int isolation = -1;
+    Route forcedNext;
+    Route forcedSession;
+    Executor networkTimeoutExecutor;
+    int networkTimeout;
+    final Properties clientInfo = new Properties();
+
+    LogicalSession(Cluster cluster) {
+        this.cluster = cluster;
+        String app = cluster.config().jdbcProperties().get("ApplicationName");
+        if (app != null) {
+            clientInfo.setProperty("ApplicationName", app);
+        }
+    }
+
+    Cluster cluster() {
+        return cluster;
+    }
+
+    Classification classify(String sql) {
+        return cluster.router().classify(sql);
+    }
+
+    /** Where {@code c} would go now, without side effects on the session. */
+    RouteDecision explain(Classification c) {
+        return cluster.router().route(c, this, cluster.primary(), cluster.replicas());
+    }
+
+    RouteDecision lastDecision() {
+        return lastDecision;
+    }
+
+    PhysicalConnection lastUsed() {
+        return lastUsed;
+    }
+
+    List<PhysicalConnection> physicals() {
+        return physicals;
+    }
+
+    /** Routes a statement and returns the physical connection, up to date with the session, to run it on. */
+    PhysicalConnection route(Classification c) throws SQLException {
+        RouteDecision decision = decide(c);
+        forcedNext = null;
+        PhysicalConnection pc;
+        try {
+            pc = prepare(decision.backend());
+        } catch (ReplicaUnusableException e) {
+            decision = decide(c); // the replica is now unavailable or the session pinned: decide again
+            pc = prepare(decision.backend());
+        }
+        used(pc, decision);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("[{}] {} -> {}", cluster.name(), loggable(c.sql()), decision.describe());
+        }
+        return pc;
+    }
+
+    /** For batches: the open transaction's backend (or the one a new transaction goes to), else the primary. */
+    PhysicalConnection routeBatch(Classification c) throws SQLException {
+        if (txBackend != null || !autoCommit) {
+            return route(c);
+        }
+        PhysicalConnection pc = prepare(cluster.primary());
+        used(pc, RouteDecision.to(cluster.primary(), Reason.WRITE, "batch"));
+        return pc;
+    }
+
+    private void used(PhysicalConnection pc, RouteDecision decision) {
+        cluster.metrics().routed(decision.backend(), decision.reason());
+        lastDecision = decision;
+        lastUsed = pc;
+    }
+
+    private RouteDecision decide(Classification c) throws SQLException {
+        RouteDecision decision = explain(c);
+        if (decision.refused()) {
+            cluster.metrics().failed(decision.refusal());
+            throw new SQLException(decision.detail(), decision.refusal());
+        }
+        return decision;
+    }
+
+    /** A replica cannot be used after all (no connection, or session replay failed): decide again. */
+    private static final class ReplicaUnusableException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ReplicaUnusableException() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** The physical connection for {@code backend}, brought up to date with the session unless it runs the open transaction. */
+    PhysicalConnection prepare(Backend backend) throws SQLException {
+        PhysicalConnection pc = physicalFor(backend);
+        if (txBackend == backend) {
+            return pc;
+        }
+        String catchUp = state.catchUpSql(pc);
+        if (catchUp != null) {
+            try {
+                pc.setAutoCommit(true);
+                pc.execute(catchUp);
+                state.markSynced(pc);
+            } catch (SQLException e) {
+                if (Errors.isFatal(e) || backend.isPrimary()) {
+                    discard(pc, e);
+                    throw e;
+                }
+                LOG.warn("[{}] replaying session settings on {} failed ({}); session pinned to the primary",
+                        cluster.name(), backend, e.getMessage());
+                pin("replay_failed");
+                throw new ReplicaUnusableException();
+            }
+        }
+        pc.setReadOnly(readOnly);
+        if (isolation != -1) {
+            pc.setIsolation(isolation);
+        }
+        pc.setAutoCommit(autoCommit);
+        if (!autoCommit) {
+            txBackend = backend;
+        }
+        return pc;
+    }
+
+    private PhysicalConnection physicalFor(Backend backend) throws SQLException {
+        for (PhysicalConnection pc : physicals) {
+            if (pc.backend == backend) {
+                return pc;
+            }
+        }
+        PhysicalConnection pc;
+        try {
+            pc = cluster.acquire(backend);
+        } catch (SQLException e) {
+            if (backend.isPrimary()) {
+                throw e;
+            }
+            throw new ReplicaUnusableException();
+        }
+        if (networkTimeoutExecutor != null) {
+            pc.connection.setNetworkTimeout(networkTimeoutExecutor, networkTimeout);
+        }
+        if (!clientInfo.isEmpty()) {
+            pc.connection.setClientInfo(clientInfo);
+        }
+        physicals.add(pc);
+        return pc;
+    }
+
+    /** After a statement succeeded on {@code pc}. */
+    void completed(Classification c, PhysicalConnection pc) {
+        if (!c.effects().isEmpty()) {
+            String pin = state.apply(c.effects(), pc.inTransaction(), pc);
+            if (pin != null) {
+                cluster.metrics().pinned(pin);
+            }
+            for (SessionEffect effect : c.effects()) {
+                if (effect.type() == SessionEffect.Type.CATALOG_CHANGED) {
+                    cluster.catalog().refreshSoon();
+                }
+            }
+        }
+        if (c.sessionBound() || c.reason() == Reason.WRITER_FUNCTION || c.kind() == StatementKind.CURSOR
+                || c.kind() == StatementKind.DO || c.kind() == StatementKind.CALL) {
+            pc.dirty = true; // may have left locks, cursors, settings or sequence state behind
+        }
+        followTransaction(c, pc);
+    }
+
+    /** After a statement failed on {@code pc}. */
+    void failed(Classification c, PhysicalConnection pc, SQLException e) {
+        cluster.metrics().failed(e.getSQLState());
+        if (Errors.isFatal(e)) {
+            discard(pc, e);
+        } else {
+            followTransaction(c, pc);
+        }
+    }
+
+    /** Tracks transactions opened and closed by SQL (BEGIN/COMMIT) from the server's own transaction status. */
+    private void followTransaction(Classification c, PhysicalConnection pc) {
+        if (pc.inTransaction()) {
+            if (txBackend == null) {
+                txBackend = pc.backend;
+            }
+        } else if (txBackend == pc.backend) {
+            txBackend = null;
+            if (c.kind() == StatementKind.ROLLBACK) {
+                state.dropPending();
+            } else {
+                state.commitPending(pc);
+            }
+        }
+    }
+
+    /** Commits or rolls back the open transaction, if any. */
+    void endTransaction(boolean commit) throws SQLException {
+        PhysicalConnection pc = transactionConnection();
+        if (pc == null) {
+            return;
+        }
+        try {
+            if (commit) {
+                pc.connection.commit();
+                state.commitPending(pc);
+            } else {
+                pc.connection.rollback();
+                state.dropPending();
+            }
+            txBackend = null;
+        } catch (SQLException e) {
+            if (commit && Errors.isFatal(e)) {
+                discard(pc, e);
+                throw Errors.of(SqlState.CONNECTION_FAILURE, "connection to " + pc.backend
+                        + " failed during COMMIT; the outcome of the transaction is unknown", e);
+            }
+            failed(classify(commit ? "COMMIT" : "ROLLBACK"), pc, e);
+            throw e;
+        }
+    }
+
+    /** The physical connection running the open transaction, or null. */
+    PhysicalConnection transactionConnection() {
+        for (PhysicalConnection pc : physicals) {
+            if (pc.backend == txBackend) {
+                return pc;
+            }
+        }
+        return null;
+    }
+
+    void discard(PhysicalConnection pc, SQLException cause) {
+        physicals.remove(pc);
+        if (txBackend == pc.backend) {
+            txBackend = null;
+            state.dropPending();
+        }
+        LOG.warn("[{}] connection to {} failed ({}: {}); it is discarded", cluster.name(), pc.backend,
+                cause.getSQLState(), cause.getMessage());
+        cluster.evict(pc);
+        closeQuietly(pc);
+    }
+
+    void pin(String reason) {
+        if (state.pin(reason)) {
+            cluster.metrics().pinned(reason);
+        }
+    }
+
+    PhysicalConnection primary() throws SQLException {
+        return prepare(cluster.primary());
+    }
+
+    /** A connection for connection-level calls (createArrayOf, nativeSQL, …): one already held, else the primary. */
+    PhysicalConnection any() throws SQLException {
+        return physicals.isEmpty() ? primary() : physicals.get(0);
+    }
+
+    /** Returns every physical connection to its pool, rolled back and with session state reset. */
+    void releaseAll() {
+        for (PhysicalConnection pc : physicals) {
+            release(pc);
+        }
+        physicals.clear();
+    }
+
+    private void release(PhysicalConnection pc) {
+        try {
+            if (pc.inTransaction()) {
+                if (pc.connection.getAutoCommit()) {
+                    pc.execute("ROLLBACK"); // a transaction opened by SQL BEGIN in autocommit mode
+                } else {
+                    pc.connection.rollback();
+                }
+            }
+            if (pc.dirty) {
+                pc.execute(cleanupSql(pc));
+            }
+        } catch (SQLException e) {
+            LOG.warn("[{}] could not reset a connection to {} ({}); it is evicted", cluster.name(), pc.backend,
+                    e.getMessage());
+            cluster.evict(pc);
+        } finally {
+            closeQuietly(pc);
+        }
+    }
+
+    /** Undoes everything a session can leave behind (the parts of DISCARD ALL that keep pgjdbc's statements). */
+    private String cleanupSql(PhysicalConnection pc) {
+        StringBuilder sql = new StringBuilder("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL");
+        if (pc.backend.isPrimary()) {
+            sql.append("; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES");
+            for (String name : state.preparedNames()) {
+                sql.append("; DEALLOCATE ").append(quoteIdentifier(name));
+            }
+        }
+        return sql.toString();
+    }
+
+    static String quoteIdentifier(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    private static void closeQuietly(PhysicalConnection pc) {
+        try {
+            pc.connection.close();
+        } catch (SQLException e) {
+            LOG.debug("closing a physical connection failed", e);
+        }
+    }
+
+    /** SQL for a debug log line: shortened, and withheld entirely if it might carry a password. */
+    private static String loggable(String sql) {
+        if (sql.toLowerCase(Locale.ROOT).contains("password")) {
+            return "(statement not shown: it mentions a password)";
+        }
+        return sql.length() <= 200 ? sql : sql.substring(0, 200) + "…";
+    }
+
+    // ---------------------------------------------------------------- SessionView
+
+    @Override
+    public Backend transactionBackend() {
+        return txBackend;
+    }
+
+    @Override
+    public boolean beginsTransaction() {
+        return !autoCommit && txBackend == null;
+    }
+
+    @Override
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public Set<String> tempTables() {
+        return state.tempTables();
+    }
+
+    @Override
+    public String pinned() {
+        if (state.pin() != null) {
+            return state.pin();
+        }
+        // A hot standby refuses SERIALIZABLE transactions (0A000), so such a session reads on the primary.
+        return isolation == java.sql.Connection.TRANSACTION_SERIALIZABLE ? "serializable" : null;
+    }
+
+    @Override
+    public String forcedRoute() {
+        Route r = forcedNext != null ? forcedNext : forcedSession;
+        return r == null ? null : r.name().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public String user() {
+        return cluster.config().get(ReplicantOptions.USER);
+    }
+
+    @Override
+    public String applicationName() {
+        return clientInfo.getProperty("ApplicationName");
+    }
+}

@@ -1,0 +1,255 @@
+package io.replicant.router;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+
+import io.replicant.config.ConfigBuilder;
+import io.replicant.config.HostSpec;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.YamlConfigLoader;
+
+/** The router's decisions without any server: session state, precedence, read pool and balancing. */
+class RouterTest {
+    private final Backend primary = new Backend(HostSpec.of("p", 5432), Backend.Role.PRIMARY);
+    private final Backend r1 = new Backend(new HostSpec("r1", 5432, 1, List.of("reporting")), Backend.Role.REPLICA);
+    private final Backend r2 = new Backend(new HostSpec("r2", 5432, 3, List.of()), Backend.Role.REPLICA);
+    private final Map<String, FunctionCatalog.Volatility> functions = new HashMap<>(Map.of(
+            "my_volatile", FunctionCatalog.Volatility.VOLATILE, "my_stable", FunctionCatalog.Volatility.SAFE));
+    private final Set<String> missed = new HashSet<>();
+    private final FunctionCatalog catalog = new FunctionCatalog() {
+        @Override
+        public Volatility lookup(String name) {
+            return functions.getOrDefault(name, name.startsWith("my_") ? Volatility.UNKNOWN : Volatility.BUILTIN);
+        }
+
+        @Override
+        public void missed(String name) {
+            missed.add(name);
+        }
+    };
+
+    /** A session whose state the test sets field by field. */
+    static final class Session implements SessionView {
+        Backend tx;
+        boolean begins;
+        boolean readOnly;
+        Set<String> temps = Set.of();
+        String pinned;
+        String forced;
+        String user = "app";
+        String app = "shop";
+
+        @Override
+        public Backend transactionBackend() {
+            return tx;
+        }
+
+        @Override
+        public boolean beginsTransaction() {
+            return begins;
+        }
+
+        @Override
+        public boolean readOnly() {
+            return readOnly;
+        }
+
+        @Override
+        public Set<String> tempTables() {
+            return temps;
+        }
+
+        @Override
+        public String pinned() {
+            return pinned;
+        }
+
+        @Override
+        public String forcedRoute() {
+            return forced;
+        }
+
+        @Override
+        public String user() {
+            return user;
+        }
+
+        @Override
+        public String applicationName() {
+            return app;
+        }
+    }
+
+    private Router router(String yaml) {
+        ConfigBuilder builder = YamlConfigLoader.parse("t.yaml", "hosts: [p, r1, r2]\n" + yaml, Map.of());
+        ReplicantConfig config = builder.build();
+        return new Router(config, new ClassificationCache(new StatementClassifier(), 100,
+                ClassificationCache.CacheListener.NONE), catalog);
+    }
+
+    private RouteDecision route(Router router, String sql, Session session) {
+        return router.route(router.classify(sql), session, primary, List.of(r1, r2));
+    }
+
+    private String where(Router router, String sql, Session session) {
+        RouteDecision d = route(router, sql, session);
+        return d.refused() ? "refused " + d.refusal() : (d.backend() == primary ? "primary" : "replica") + " " + d.reason().tag();
+    }
+
+    @Test
+    void catalogDecidesUserFunctions() {
+        Router router = router("read_only_functions: [my_listed]\n");
+        Session s = new Session();
+        assertEquals("primary volatile_function", where(router, "SELECT my_volatile()", s));
+        assertEquals("replica read", where(router, "SELECT my_stable()", s));
+        assertEquals("primary unknown_function", where(router, "SELECT my_new_fn(1)", s));
+        assertTrue(missed.contains("my_new_fn"), "an unknown name asks for a catalog refresh");
+        functions.put("my_listed", FunctionCatalog.Volatility.VOLATILE);
+        assertEquals("replica read", where(router, "SELECT my_listed()", s));
+    }
+
+    @Test
+    void transactionsFollowTheirBackend() {
+        Router router = router("");
+        Session s = new Session();
+        s.tx = r2;
+        assertEquals("replica read_only_transaction", where(router, "SELECT 1", s));
+        assertEquals("replica read_only_transaction", where(router, "INSERT INTO t VALUES (1)", s),
+                "the replica itself answers 25006");
+        assertEquals("refused 25006", where(router, "SELECT pg_advisory_lock(1)", s));
+        s.tx = primary;
+        assertEquals("primary transaction", where(router, "SELECT 1", s));
+
+        Session begin = new Session();
+        begin.begins = true;
+        assertEquals("primary transaction", where(router, "SELECT 1", begin));
+        begin.readOnly = true;
+        assertEquals("replica read_only_transaction", where(router, "SELECT 1", begin));
+        begin.pinned = "listen";
+        assertEquals("primary session_pin", where(router, "SELECT 1", begin));
+
+        Session autocommit = new Session();
+        assertEquals("replica read_only_transaction", where(router, "BEGIN READ ONLY", autocommit));
+        assertEquals("primary transaction", where(router, "BEGIN", autocommit));
+    }
+
+    @Test
+    void precedenceApiPinHintRuleClassification() {
+        Router router = router("rules:\n  - match: {kind: select, tables: '^orders$'}\n    route: primary\n");
+        Session s = new Session();
+        assertEquals("primary rule", where(router, "SELECT * FROM orders", s));
+        assertEquals("replica hint", where(router, "/* replicant:route=replica */ SELECT * FROM orders", s));
+        s.pinned = "listen";
+        assertEquals("primary session_pin", where(router, "/* replicant:route=replica */ SELECT 1", s));
+        s.forced = "replica";
+        assertEquals("replica api", where(router, "SELECT 1", s));
+        assertEquals("primary write_overrides_hint", where(router, "DELETE FROM orders", s));
+        s.forced = null;
+        s.pinned = null;
+        s.temps = Set.of("scratch");
+        assertEquals("primary temp_table", where(router, "SELECT * FROM scratch", s));
+        assertEquals("primary write_overrides_hint", where(router, "/* replicant:route=replica */ SELECT * FROM scratch", s));
+    }
+
+    @Test
+    void rulesMatchUserApplicationHintAndSql() {
+        Router router = router(String.join("\n",
+                "rules:",
+                "  - match: {user: '^analyst$'}",
+                "    route: replica",
+                "    tag: reporting",
+                "  - match: {application_name: '^admin'}",
+                "    route: primary",
+                "  - match: {hint: '^urgent$'}",
+                "    route: primary",
+                "  - match: {sql: 'my_volatile'}",
+                "    route: any",
+                ""));
+        Session s = new Session();
+        assertEquals("replica read", where(router, "SELECT 1", s));
+        assertEquals("primary rule", where(router, "/* replicant:label=urgent */ SELECT 1", s));
+        assertTrue(List.of(primary, r1, r2).contains(route(router, "SELECT my_volatile()", s).backend()));
+        s.app = "admin-console";
+        assertEquals("primary rule", where(router, "SELECT 1", s));
+        s.app = "shop";
+        s.user = "analyst";
+        for (int i = 0; i < 5; i++) {
+            assertEquals(r1, route(router, "SELECT 1", s).backend(), "tag reporting is only on r1");
+        }
+    }
+
+    @Test
+    void readPoolPolicies() {
+        Session s = new Session();
+        r1.setAvailable(false);
+        r2.setAvailable(false);
+        try {
+            assertEquals("primary no_replica", where(router(""), "SELECT 1", s));
+            assertEquals("refused 08001", where(router("primary_reads: never\n"), "SELECT 1", s));
+            r2.setAvailable(true);
+            Router always = router("primary_reads: always\n");
+            Set<Backend> seen = new HashSet<>();
+            for (int i = 0; i < 10; i++) {
+                seen.add(route(always, "SELECT 1", s).backend());
+            }
+            assertEquals(Set.of(primary, r2), seen);
+            assertEquals("primary no_replica", where(router(""), "/* replicant:tag=reporting */ SELECT 1", s),
+                    "the only reporting replica is down");
+        } finally {
+            r1.setAvailable(true);
+            r2.setAvailable(true);
+        }
+    }
+
+    @Test
+    void loadBalancers() {
+        List<Backend> both = List.of(r1, r2);
+        LoadBalancer roundRobin = LoadBalancer.forName("round_robin");
+        assertEquals(Set.of(r1, r2), Set.of(roundRobin.pick(both), roundRobin.pick(both)));
+
+        LoadBalancer weighted = LoadBalancer.forName("weighted");
+        int r2Picks = 0;
+        for (int i = 0; i < 4000; i++) {
+            if (weighted.pick(both) == r2) {
+                r2Picks++;
+            }
+        }
+        assertTrue(r2Picks > 2700 && r2Picks < 3300, "weight 3 of 4 gave " + r2Picks + " of 4000");
+
+        LoadBalancer least = LoadBalancer.forName("least_in_flight");
+        r1.beginStatement();
+        try {
+            for (int i = 0; i < 5; i++) {
+                assertEquals(r2, least.pick(both));
+            }
+        } finally {
+            r1.endStatement();
+        }
+        Set<Backend> randomPicks = new HashSet<>();
+        LoadBalancer random = LoadBalancer.forName("random");
+        for (int i = 0; i < 100; i++) {
+            randomPicks.add(random.pick(both));
+        }
+        assertEquals(Set.of(r1, r2), randomPicks);
+    }
+
+    @Test
+    void weightZeroNeverReads() {
+        Backend zero = new Backend(new HostSpec("z", 5432, 0, List.of()), Backend.Role.REPLICA);
+        Router router = router("");
+        for (int i = 0; i < 5; i++) {
+            RouteDecision d = router.route(router.classify("SELECT 1"), new Session(), primary, List.of(zero));
+            assertEquals(primary, d.backend());
+        }
+        assertNull(router.classify("SELECT 1").hints().error());
+    }
+}
