@@ -22,11 +22,15 @@ public final class PostgresBinaries {
     }
 
     public static PostgresBinaries locate() {
-        Path fromPgConfig = fromPgConfig();
+        return locate("pg_config", Path.of("/usr/lib/postgresql"));
+    }
+
+    /** @throws IllegalStateException saying how to install the binaries when there are none */
+    static PostgresBinaries locate(String pgConfig, Path base) {
+        Path fromPgConfig = fromPgConfig(pgConfig);
         if (fromPgConfig != null && hasServer(fromPgConfig)) {
             return new PostgresBinaries(fromPgConfig);
         }
-        Path base = Path.of("/usr/lib/postgresql");
         if (Files.isDirectory(base)) {
             try (Stream<Path> versions = Files.list(base)) {
                 List<Path> candidates = versions.map(v -> v.resolve("bin")).filter(PostgresBinaries::hasServer)
@@ -50,9 +54,9 @@ public final class PostgresBinaries {
         }
     }
 
-    private static Path fromPgConfig() {
+    private static Path fromPgConfig(String pgConfig) {
         try {
-            Process p = new ProcessBuilder("pg_config", "--bindir").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(pgConfig, "--bindir").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes()).trim();
             if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty()) {
                 return Path.of(out);
