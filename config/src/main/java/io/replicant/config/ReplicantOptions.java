@@ -79,6 +79,62 @@ public final class ReplicantOptions {
             "How often the primary's function catalog (which user-defined functions are VOLATILE) is re-read. "
                     + "It is also re-read after DDL through Replicant and when a statement calls a function it has not seen.");
 
+    public static final Option<String> CONSISTENCY = define("consistency",
+            ValueType.oneOf("eventual", "session", "token", "strong"), "eventual", Group.FREQUENTLY_USED, false,
+            "What reads may see. `eventual`: any eligible replica. `session`: read-your-writes and monotonic reads "
+                    + "within a connection (a read waits up to `max_wait` for a replica that has replayed the "
+                    + "connection's last commit, else runs on the primary). `token`: `session`, plus every commit made "
+                    + "through this configuration and any token given with `setConsistencyToken` (causal across "
+                    + "connections). `strong`: every read on the primary. Per connection: "
+                    + "`ReplicantConnection.setConsistency`; per statement: `/* replicant:consistency=strong */`.");
+
+    public static final Option<Long> LAG_MAX_BYTES = define("lag.max_bytes", ValueType.byteSize(0, 1L << 40), null,
+            Group.FREQUENTLY_USED, false,
+            "A replica whose replay position is more than this far behind the primary's WAL position leaves the read "
+                    + "pool. Unset: no byte limit.");
+
+    public static final Option<Duration> LAG_MAX_TIME = define("lag.max_time",
+            ValueType.duration(Duration.ofMillis(1), Duration.ofDays(1)), null, Group.FREQUENTLY_USED, false,
+            "A replica that has not replayed what the primary wrote this long ago leaves the read pool. Lag time is 0 "
+                    + "when the replica has replayed everything (not \"time since its last transaction\"). Unset: no time limit.");
+
+    public static final Option<Integer> LAG_READMIT_PERCENT = define("lag.readmit_percent", ValueType.integer(0, 100),
+            50, Group.RARELY_USED, false,
+            "A replica excluded for lag comes back once its lag is below this percentage of the limit, so a replica "
+                    + "hovering near the limit does not flap.");
+
+    public static final Option<String> LAG_FALLBACK = define("lag.fallback", ValueType.oneOf("primary", "wait", "error"),
+            "primary", Group.FREQUENTLY_USED, false,
+            "What a read does when replicas are up but all lag beyond the limits: run on the `primary`, `wait` up to "
+                    + "`max_wait` for one to catch up (then the primary), or fail with `error` (SQLSTATE 08001).");
+
+    public static final Option<Boolean> LAG_PREFER_LEAST_LAGGED = define("lag.prefer_least_lagged", ValueType.bool(),
+            false, Group.RARELY_USED, false,
+            "Send each read to the eligible replica with the least replay lag instead of using `load_balance`.");
+
+    public static final Option<Duration> MAX_WAIT = define("max_wait",
+            ValueType.duration(Duration.ZERO, Duration.ofMinutes(1)), Duration.ofMillis(100), Group.FREQUENTLY_USED, false,
+            "How long a read may wait for a replica to catch up (to the session's position in `session`/`token` "
+                    + "consistency, or below the lag limits with `lag.fallback: wait`) before it runs on the primary.");
+
+    public static final Option<Duration> MONITOR_INTERVAL = define("monitor.interval",
+            ValueType.duration(Duration.ofMillis(10), Duration.ofMinutes(1)), Duration.ofMillis(250), Group.RARELY_USED,
+            false,
+            "How often the replica monitor asks the primary for its WAL position and each replica for its replay "
+                    + "position and health: a handful of queries per interval, none per statement.");
+
+    public static final Option<Duration> HEALTH_TIMEOUT = define("health.timeout",
+            ValueType.duration(Duration.ofSeconds(1), Duration.ofMinutes(1)), Duration.ofSeconds(1), Group.RARELY_USED,
+            false, "How long one monitor check (connect + query) may take before it counts as failed (whole seconds).");
+
+    public static final Option<Integer> HEALTH_DOWN_AFTER = define("health.down_after", ValueType.integer(1, 1000), 3,
+            Group.RARELY_USED, false,
+            "Consecutive failed monitor checks after which a backend is marked down. A connection error (SQLSTATE "
+                    + "class 08, 57P01-57P03) on a live connection, or a failed connection attempt, marks it down at once.");
+
+    public static final Option<Integer> HEALTH_UP_AFTER = define("health.up_after", ValueType.integer(1, 1000), 2,
+            Group.RARELY_USED, false, "Consecutive successful monitor checks after which a down backend is used again.");
+
     private ReplicantOptions() {
     }
 

@@ -169,6 +169,53 @@ public abstract class ValueType<T> {
         };
     }
 
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|MB|GB)");
+
+    /** A byte size with its unit: {@code 512B}, {@code 64kB}, {@code 16MB}, {@code 1GB} (units of 1024). */
+    public static ValueType<Long> byteSize(long min, long max) {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "a size like 512B, 64kB, 16MB or 1GB, between " + format(min) + " and " + format(max);
+            }
+
+            @Override
+            public Long parse(String text) {
+                Matcher m = SIZE.matcher(text.trim());
+                if (!m.matches()) {
+                    throw invalid(text);
+                }
+                long value;
+                try {
+                    long unit = switch (m.group(2)) {
+                        case "kB" -> 1L << 10;
+                        case "MB" -> 1L << 20;
+                        case "GB" -> 1L << 30;
+                        default -> 1L;
+                    };
+                    value = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+                } catch (ArithmeticException | NumberFormatException e) {
+                    throw invalid(text);
+                }
+                if (value < min || value > max) {
+                    throw invalid(text);
+                }
+                return value;
+            }
+
+            @Override
+            public String format(Long value) {
+                for (String unit : new String[] {"GB", "MB", "kB"}) {
+                    long size = unit.equals("GB") ? 1L << 30 : unit.equals("MB") ? 1L << 20 : 1L << 10;
+                    if (value != 0 && value % size == 0) {
+                        return value / size + unit;
+                    }
+                }
+                return value + "B";
+            }
+        };
+    }
+
     /** A list of names: a YAML sequence, or comma-separated text in a URL or Properties. */
     public static ValueType<List<String>> nameList() {
         return new ValueType<>() {

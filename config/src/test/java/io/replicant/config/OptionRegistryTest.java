@@ -42,8 +42,8 @@ class OptionRegistryTest {
                 }
             }
         }
-        List<String> registered = ReplicantOptions.all().stream().map(Option::name).toList();
-        assertEquals(registered, documented, "README options table vs ReplicantOptions");
+        List<String> registered = ReplicantOptions.all().stream().map(Option::name).sorted().toList();
+        assertEquals(registered, documented.stream().sorted().toList(), "README options table vs ReplicantOptions");
     }
 
     @Test
@@ -75,10 +75,16 @@ class OptionRegistryTest {
             return "7";
         }
         if (description.startsWith("a duration")) {
-            return "90s";
+            return "30s";
         }
         if (description.startsWith("a list")) {
             return "fn_a";
+        }
+        if (description.startsWith("a size")) {
+            return "64kB";
+        }
+        if (description.startsWith("true or false")) {
+            return "true";
         }
         return "sample";
     }

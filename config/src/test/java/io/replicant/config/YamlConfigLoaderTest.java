@@ -21,6 +21,16 @@ class YamlConfigLoaderTest {
         return YamlConfigLoader.parse("replicant.yaml", yaml, ENV).build();
     }
 
+    /** The shipped example stays valid as options change. */
+    @Test
+    void exampleConfigurationLoads() throws java.io.IOException {
+        String yaml = java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "replicant.yaml"));
+        ReplicantConfig config = YamlConfigLoader.parse("replicant.yaml", yaml, Map.of("APP_DB_PASSWORD", "x")).build();
+        assertEquals("session", config.get(ReplicantOptions.CONSISTENCY));
+        assertEquals(16L << 20, config.get(ReplicantOptions.LAG_MAX_BYTES));
+        assertEquals(3, config.hosts().size());
+    }
+
     @Test
     void readsAFullConfiguration() {
         ReplicantConfig config = load(String.join("\n",

@@ -5,7 +5,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +12,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +24,7 @@ import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
+import io.replicant.health.ReplicaMonitor;
 import io.replicant.router.Backend;
 import io.replicant.router.ClassificationCache;
 import io.replicant.router.Router;
@@ -37,9 +36,6 @@ import io.replicant.router.StatementClassifier;
  */
 public final class Cluster implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
-    /** A replica that failed to give a connection sits out this long before it is tried again. */
-    private static final Duration UNAVAILABLE_COOLDOWN = Duration.ofSeconds(5);
-
     private final ReplicantConfig config;
     private final String name;
     private final Backend primary;
@@ -49,6 +45,9 @@ public final class Cluster implements AutoCloseable {
     private final PgFunctionCatalog catalog;
     private final RoutingMetrics metrics;
     private final ScheduledExecutorService housekeeper;
+    private final ReplicaMonitor monitor;
+    /** When a connection of this cluster last ran something on the primary ({@code token} consistency). */
+    private volatile long lastCommitNanos = System.nanoTime();
 
     private Cluster(ReplicantConfig config, Backend primary, List<Backend> replicas, MeterRegistry registry) {
         this.config = config;
@@ -66,6 +65,8 @@ public final class Cluster implements AutoCloseable {
         ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
                 config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
         this.router = new Router(config, cache, catalog);
+        this.monitor = new ReplicaMonitor(name, primary, this.replicas, host -> connectForHealthCheck(config, host),
+                config, registry);
     }
 
     /**
@@ -93,6 +94,7 @@ public final class Cluster implements AutoCloseable {
             cluster.pools.put(replica, cluster.newPool(replica));
         }
         cluster.catalog.schedulePeriodicRefresh(config.get(ReplicantOptions.CATALOG_REFRESH));
+        cluster.monitor.start();
         LOG.info("[{}] opened: primary {}, replicas {}, options {}", cluster.name, primary.name(),
                 replicas.stream().map(Backend::name).toList(), config.options().describe());
         return cluster;
@@ -139,6 +141,16 @@ public final class Cluster implements AutoCloseable {
         return DriverManager.getConnection(backendUrl(config, host), props);
     }
 
+    private static Connection connectForHealthCheck(ReplicantConfig config, HostSpec host) throws SQLException {
+        Properties props = backendProperties(config);
+        String seconds = Long.toString(Math.max(1, config.get(ReplicantOptions.HEALTH_TIMEOUT).toSeconds()));
+        props.setProperty("connectTimeout", seconds);
+        props.setProperty("loginTimeout", seconds);
+        props.setProperty("socketTimeout", seconds);
+        props.setProperty("ApplicationName", "replicant-monitor");
+        return DriverManager.getConnection(backendUrl(config, host), props);
+    }
+
     private static String backendUrl(ReplicantConfig config, HostSpec host) {
         String database = config.get(ReplicantOptions.DATABASE);
         return "jdbc:postgresql://" + host.address() + "/" + (database == null ? "" : database);
@@ -177,13 +189,13 @@ public final class Cluster implements AutoCloseable {
         return pools.get(backend);
     }
 
-    /** A physical connection to {@code backend}; a replica that cannot give one sits out a cooldown. */
+    /** A physical connection to {@code backend}; a replica that cannot give one is marked down. */
     PhysicalConnection acquire(Backend backend) throws SQLException {
         try {
             return new PhysicalConnection(backend, pool(backend).getConnection());
         } catch (SQLException e) {
             if (!backend.isPrimary()) {
-                markUnavailable(backend);
+                monitor.markDown(backend, "no connection: " + e.getMessage());
             }
             // Hikari's timeout carries the server's SQLSTATE (08001, 28P01, 3D000, …) when it has one.
             String state = e.getSQLState() != null ? e.getSQLState() : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
@@ -191,12 +203,9 @@ public final class Cluster implements AutoCloseable {
         }
     }
 
-    private void markUnavailable(Backend backend) {
-        if (backend.isAvailable()) {
-            backend.setAvailable(false);
-            LOG.warn("[{}] {} is unavailable; reads avoid it for {}s", name, backend, UNAVAILABLE_COOLDOWN.toSeconds());
-            housekeeper.schedule(() -> backend.setAvailable(true), UNAVAILABLE_COOLDOWN.toMillis(), TimeUnit.MILLISECONDS);
-        }
+    /** A live connection to {@code backend} failed with a fatal SQLSTATE: the backend is down until health checks pass. */
+    void reportFatal(Backend backend, SQLException cause) {
+        monitor.markDown(backend, cause.getSQLState() + ": " + cause.getMessage());
     }
 
     /** Removes a broken or unresettable connection from its pool instead of returning it. */
@@ -236,8 +245,22 @@ public final class Cluster implements AutoCloseable {
         return name;
     }
 
+    /** Notes that a statement or commit on the primary ended at {@code nanos}. */
+    void committedAt(long nanos) {
+        lastCommitNanos = nanos;
+    }
+
+    long lastCommitNanos() {
+        return lastCommitNanos;
+    }
+
+    public ReplicaMonitor monitor() {
+        return monitor;
+    }
+
     @Override
     public void close() {
+        monitor.close();
         housekeeper.shutdownNow();
         pools.values().forEach(HikariDataSource::close);
         LOG.info("[{}] closed", name);

@@ -15,8 +15,10 @@ import io.replicant.Route;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.config.StatementKind;
+import io.replicant.health.WalPosition;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
+import io.replicant.router.Lsn;
 import io.replicant.router.Reason;
 import io.replicant.router.RouteDecision;
 import io.replicant.router.SessionEffect;
@@ -30,6 +32,8 @@ import io.replicant.router.SessionView;
  */
 final class LogicalSession implements SessionView {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalSession.class);
+    private static final long WAIT_POLL_MILLIS = 5;
+    private static final long NONE_OWED = Long.MIN_VALUE;
 
     private final Cluster cluster;
     private final SessionState state = new SessionState();
@@ -37,6 +41,14 @@ final class LogicalSession implements SessionView {
     private volatile PhysicalConnection lastUsed;
     private RouteDecision lastDecision;
     private Backend txBackend;
+
+    // Read-your-writes and monotonic reads: a position reads must be at, and what still has to be folded into it
+    String consistency;
+    private long positionLsn = Lsn.UNKNOWN;
+    private Backend lastSource;
+    private long lastSourceNanos = NONE_OWED;
+    private long coveredNanos;
+    private Backend readReplica;
 
     // JDBC-level settings, applied to each physical connection before it runs a statement
     boolean autoCommit = true;
@@ -50,6 +62,8 @@ final class LogicalSession implements SessionView {
 
     LogicalSession(Cluster cluster) {
         this.cluster = cluster;
+        this.consistency = cluster.config().get(ReplicantOptions.CONSISTENCY);
+        this.coveredNanos = cluster.lastCommitNanos() - 1; // token mode: commits made before this connection count too
         String app = cluster.config().jdbcProperties().get("ApplicationName");
         if (app != null) {
             clientInfo.setProperty("ApplicationName", app);
@@ -117,11 +131,140 @@ final class LogicalSession implements SessionView {
 
     private RouteDecision decide(Classification c) throws SQLException {
         RouteDecision decision = explain(c);
+        if (decision.backend() != null && !decision.backend().isPrimary() && txBackend == null
+                && positionOwed(c, decision.backend())) {
+            resolvePosition();
+            decision = explain(c);
+        }
+        if (decision.awaitCatchUp()) {
+            decision = waitForReplica(c);
+        }
+        if (decision.requiredLsn() != Lsn.UNKNOWN) {
+            decision = awaitReplay(c, decision);
+        }
         if (decision.refused()) {
             cluster.metrics().failed(decision.refusal());
             throw new SQLException(decision.detail(), decision.refusal());
         }
         return decision;
+    }
+
+    /** Every replica lags ({@code lag.fallback: wait}): polls for one to catch up until {@code max_wait}, then decides without waiting. */
+    private RouteDecision waitForReplica(Classification c) {
+        long deadline = System.nanoTime() + cluster.config().get(ReplicantOptions.MAX_WAIT).toNanos();
+        cluster.monitor().checkSoon();
+        while (System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(WAIT_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            RouteDecision decision = explain(c);
+            if (!decision.awaitCatchUp()) {
+                return decision;
+            }
+        }
+        return cluster.router().route(c, this, cluster.primary(), cluster.replicas(), false);
+    }
+
+    // ---------------------------------------------------------------- read-your-writes
+
+    private boolean tracksPosition(Classification c) {
+        String mode = c.hints().consistency() != null ? c.hints().consistency() : consistency;
+        return mode.equals("session") || mode.equals("token");
+    }
+
+    /**
+     * True when a read about to go to {@code replica} must first learn the primary's position: the session
+     * last ran something elsewhere (a write, or a read it must not go back from), or in {@code token} mode
+     * another connection of this cluster committed since the position was last learnt.
+     */
+    private boolean positionOwed(Classification c, Backend replica) {
+        if (!tracksPosition(c)) {
+            return false;
+        }
+        boolean own = lastSourceNanos != NONE_OWED && lastSource != replica;
+        return own || (consistency.equals("token") && cluster.lastCommitNanos() - coveredNanos > 0);
+    }
+
+    /** Folds the primary's current position (from a fresh monitor check, else asked on the primary) into the session's. */
+    private void resolvePosition() throws SQLException {
+        long since = lastSourceNanos;
+        if (consistency.equals("token") && (since == NONE_OWED || cluster.lastCommitNanos() - since > 0)) {
+            since = cluster.lastCommitNanos();
+        }
+        long lsn = cluster.monitor().primaryPositionSince(since);
+        if (lsn == Lsn.UNKNOWN) {
+            PhysicalConnection pc = physicalFor(cluster.primary());
+            pc.setAutoCommit(true);
+            lsn = WalPosition.of(pc.connection, 0).lsn();
+        }
+        positionLsn = Math.max(positionLsn, lsn);
+        if (since - coveredNanos > 0) {
+            coveredNanos = since;
+        }
+        lastSourceNanos = NONE_OWED;
+    }
+
+    /** Checks on the chosen replica that it has replayed the session's position, polling up to {@code max_wait}. */
+    private RouteDecision awaitReplay(Classification c, RouteDecision decision) throws SQLException {
+        Backend replica = decision.backend();
+        long start = System.nanoTime();
+        long deadline = start + cluster.config().get(ReplicantOptions.MAX_WAIT).toNanos();
+        try {
+            PhysicalConnection pc = physicalFor(replica);
+            while (true) {
+                pc.setAutoCommit(true);
+                long replayed = WalPosition.replayed(pc.connection);
+                replica.observeReplay(replayed);
+                if (replayed >= decision.requiredLsn()) {
+                    cluster.metrics().consistencyWait(System.nanoTime() - start, true);
+                    return RouteDecision.to(replica, decision.reason(), decision.detail());
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    break;
+                }
+                Thread.sleep(1);
+            }
+        } catch (ReplicaUnusableException e) {
+            // the replica is down: decide again without it
+        } catch (SQLException e) {
+            LOG.warn("[{}] checking the replay position of {} failed ({}); the read goes elsewhere", cluster.name(),
+                    replica, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        cluster.metrics().consistencyWait(System.nanoTime() - start, false);
+        return cluster.router().route(c, this, cluster.primary(), cluster.replicas(), false);
+    }
+
+    /** Records where the session last ran something, for monotonic reads and read-your-writes. */
+    private void ranOn(Backend backend) {
+        long now = System.nanoTime();
+        lastSource = backend;
+        lastSourceNanos = now;
+        if (backend.isPrimary()) {
+            cluster.committedAt(now);
+        } else {
+            readReplica = backend;
+        }
+    }
+
+    /** The position this connection's reads have reached or must reach, learnt now if owed; null if none. */
+    String consistencyToken() throws SQLException {
+        if (lastSourceNanos != NONE_OWED) {
+            resolvePosition();
+        }
+        return positionLsn == Lsn.UNKNOWN ? null : Lsn.format(positionLsn);
+    }
+
+    void consistencyToken(String token) throws SQLException {
+        try {
+            positionLsn = Math.max(positionLsn, Lsn.parse(token));
+        } catch (IllegalArgumentException e) {
+            throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "invalid consistency token: " + e.getMessage());
+        }
     }
 
     /** A replica cannot be used after all (no connection, or session replay failed): decide again. */
@@ -194,6 +337,7 @@ final class LogicalSession implements SessionView {
 
     /** After a statement succeeded on {@code pc}. */
     void completed(Classification c, PhysicalConnection pc) {
+        ranOn(pc.backend);
         if (!c.effects().isEmpty()) {
             String pin = state.apply(c.effects(), pc.inTransaction(), pc);
             if (pin != null) {
@@ -214,6 +358,7 @@ final class LogicalSession implements SessionView {
 
     /** After a statement failed on {@code pc}. */
     void failed(Classification c, PhysicalConnection pc, SQLException e) {
+        ranOn(pc.backend);
         cluster.metrics().failed(e.getSQLState());
         if (Errors.isFatal(e)) {
             discard(pc, e);
@@ -253,6 +398,7 @@ final class LogicalSession implements SessionView {
                 state.dropPending();
             }
             txBackend = null;
+            ranOn(pc.backend);
         } catch (SQLException e) {
             if (commit && Errors.isFatal(e)) {
                 discard(pc, e);
@@ -284,6 +430,9 @@ final class LogicalSession implements SessionView {
                 cause.getSQLState(), cause.getMessage());
         cluster.evict(pc);
         closeQuietly(pc);
+        if (Errors.isFatal(cause)) {
+            cluster.reportFatal(pc.backend, cause);
+        }
     }
 
     void pin(String reason) {
@@ -391,6 +540,21 @@ final class LogicalSession implements SessionView {
         }
         // A hot standby refuses SERIALIZABLE transactions (0A000), so such a session reads on the primary.
         return isolation == java.sql.Connection.TRANSACTION_SERIALIZABLE ? "serializable" : null;
+    }
+
+    @Override
+    public String consistency() {
+        return consistency;
+    }
+
+    @Override
+    public long minLsn() {
+        return positionLsn;
+    }
+
+    @Override
+    public Backend stickyReplica() {
+        return readReplica;
     }
 
     @Override

@@ -31,6 +31,7 @@ import io.replicant.ReplicantConnection;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.router.Classification;
+import io.replicant.router.Hints;
 import io.replicant.router.RouteDecision;
 
 /**
@@ -105,10 +106,40 @@ public final class RoutingConnection implements ReplicantConnection {
         return d == null ? null : explanation(null, d);
     }
 
+    @Override
+    public void setConsistency(String mode) throws SQLException {
+        checkOpen();
+        if (mode == null || !Hints.CONSISTENCY_MODES.contains(mode)) {
+            throw Errors.of(SqlState.INVALID_PARAMETER_VALUE,
+                    "consistency must be one of " + Hints.CONSISTENCY_MODES + ", but was: " + mode);
+        }
+        session.consistency = mode;
+    }
+
+    @Override
+    public String getConsistency() {
+        return session.consistency;
+    }
+
+    @Override
+    public String getConsistencyToken() throws SQLException {
+        checkOpen();
+        return session.consistencyToken();
+    }
+
+    @Override
+    public void setConsistencyToken(String token) throws SQLException {
+        checkOpen();
+        session.consistencyToken(token);
+    }
+
     private static RouteExplanation explanation(Classification c, RouteDecision d) {
         String kind = c == null ? "" : c.kind().ruleName();
         if (d.refused()) {
             return new RouteExplanation("refused", "", d.reason().tag(), "SQLSTATE " + d.refusal() + ": " + d.detail(), kind);
+        }
+        if (d.awaitCatchUp()) {
+            return new RouteExplanation("wait", "", d.reason().tag(), d.describe(), kind);
         }
         return new RouteExplanation(d.backend().isPrimary() ? "primary" : "replica", d.backend().name(),
                 d.reason().tag(), d.detail(), kind);

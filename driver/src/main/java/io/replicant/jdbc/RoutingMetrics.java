@@ -2,9 +2,11 @@ package io.replicant.jdbc;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.replicant.router.Backend;
 import io.replicant.router.ClassificationCache;
 import io.replicant.router.Reason;
@@ -18,6 +20,8 @@ import io.replicant.router.Reason;
  * <li>{@code replicant.parse.cache{result}}: classification cache {@code hit|miss}</li>
  * <li>{@code replicant.pins{reason}}: sessions pinned to the primary</li>
  * <li>{@code replicant.errors{sqlstate_class}}: statements that failed, by SQLSTATE class</li>
+ * <li>{@code replicant.consistency.wait{outcome}}: time a read waited for a replica to replay the session's
+ * position, {@code outcome=replica} when one did, {@code primary} when the read fell back</li>
  * </ul>
  */
 final class RoutingMetrics implements ClassificationCache.CacheListener {
@@ -26,6 +30,8 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
     private final Counter hits;
     private final Counter misses;
+    private final Timer waitSatisfied;
+    private final Timer waitFellBack;
     /** replicant.statements by [primary?0:1][reason], filled on first use: no lookup on the hot path. */
     private final Counter[][] statements = new Counter[2][Reason.values().length];
 
@@ -36,6 +42,14 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
                 .description("Classification cache lookups").register(registry);
         this.misses = Counter.builder("replicant.parse.cache").tag("cluster", cluster).tag("result", "miss")
                 .description("Classification cache lookups").register(registry);
+        this.waitSatisfied = waitTimer("replica");
+        this.waitFellBack = waitTimer("primary");
+    }
+
+    private Timer waitTimer(String outcome) {
+        return Timer.builder("replicant.consistency.wait").tag("cluster", cluster).tag("outcome", outcome)
+                .description("Reads waiting for a replica to replay the session's position").publishPercentileHistogram()
+                .register(registry);
     }
 
     void routed(Backend backend, Reason reason) {
@@ -56,6 +70,10 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
     void failed(String sqlState) {
         String cls = sqlState == null || sqlState.length() < 2 ? "unknown" : sqlState.substring(0, 2);
         counter("replicant.errors", "sqlstate_class", cls, null, null).increment();
+    }
+
+    void consistencyWait(long nanos, boolean satisfied) {
+        (satisfied ? waitSatisfied : waitFellBack).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -13,16 +13,21 @@ import java.util.Locale;
  * @param route  {@code primary}, {@code replica} or {@code any}; null when not given
  * @param tag    replica group to use; null when not given
  * @param label  free text that routing rules can match ({@code match.hint}); null when not given
+ * @param consistency {@code eventual}, {@code session}, {@code token} or {@code strong} for this statement; null when not given
+ * @param minLsn the statement reads only on a replica that has replayed this WAL position ({@code min_lsn=0/16B6C50}); -1 when not given
  * @param error  why the hint comment is invalid; null when it is valid or absent
  */
-public record Hints(String route, String tag, String label, String error) {
-    static final Hints NONE = new Hints(null, null, null, null);
+public record Hints(String route, String tag, String label, String consistency, long minLsn, String error) {
+    static final Hints NONE = new Hints(null, null, null, null, Lsn.UNKNOWN, null);
+    public static final List<String> CONSISTENCY_MODES = List.of("eventual", "session", "token", "strong");
     private static final String PREFIX = "replicant:";
 
     static Hints parse(List<String> comments) {
         String route = null;
         String tag = null;
         String label = null;
+        String consistency = null;
+        long minLsn = Lsn.UNKNOWN;
         for (String comment : comments) {
             String body = comment.trim();
             if (!body.regionMatches(true, 0, PREFIX, 0, PREFIX.length())) {
@@ -52,21 +57,35 @@ public record Hints(String route, String tag, String label, String error) {
                     case "label":
                         label = value;
                         break;
+                    case "consistency":
+                        consistency = value.toLowerCase(Locale.ROOT);
+                        if (!CONSISTENCY_MODES.contains(consistency)) {
+                            return invalid("consistency must be one of " + CONSISTENCY_MODES + ", but was: " + value);
+                        }
+                        break;
+                    case "min_lsn":
+                        try {
+                            minLsn = Lsn.parse(value);
+                        } catch (IllegalArgumentException e) {
+                            return invalid("min_lsn: " + e.getMessage());
+                        }
+                        break;
                     default:
-                        return invalid("unknown hint key '" + key + "' (known: route, tag, label)");
+                        return invalid("unknown hint key '" + key + "' (known: route, tag, label, consistency, min_lsn)");
                 }
             }
         }
-        if (route == null && tag == null && label == null) {
+        if (route == null && tag == null && label == null && consistency == null && minLsn == Lsn.UNKNOWN) {
             return NONE;
         }
-        return new Hints(route, tag, label, null);
+        return new Hints(route, tag, label, consistency, minLsn, null);
     }
 
     private static Hints invalid(String why) {
-        return new Hints(null, null, null, "invalid replicant hint: " + why);
+        return new Hints(null, null, null, null, Lsn.UNKNOWN, "invalid replicant hint: " + why);
     }
 
+    /** A route or tag was given: the statement's placement is forced. */
     boolean present() {
         return route != null || tag != null;
     }

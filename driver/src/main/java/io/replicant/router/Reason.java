@@ -32,6 +32,12 @@ public enum Reason {
     SESSION_PIN("session_pin"),
     /** A read with no replica available, served by the primary (primary_reads: when_no_replica). */
     NO_REPLICA("no_replica"),
+    /** Replicas are up but all lag beyond the limits; the read runs on the primary ({@code lag.fallback: primary}). */
+    REPLICA_LAG("replica_lag"),
+    /** {@code consistency: strong}: every read runs on the primary. */
+    STRONG_CONSISTENCY("strong_consistency"),
+    /** No replica reached the session's position (read-your-writes / token) within {@code max_wait}. */
+    READ_YOUR_WRITES("read_your_writes"),
     /** A hint or rule asked for a replica, but the statement certainly writes. */
     WRITE_OVERRIDES_HINT("write_overrides_hint"),
     EMPTY("empty");

@@ -23,6 +23,8 @@ public final class Router {
     private final List<RuleSpec> rules;
     private final Set<String> readOnlyFunctions;
     private final String primaryReads;
+    private final String lagFallback;
+    private final boolean preferLeastLagged;
 
     public Router(ReplicantConfig config, ClassificationCache cache, FunctionCatalog catalog) {
         this.cache = cache;
@@ -31,6 +33,8 @@ public final class Router {
         this.rules = config.rules();
         this.readOnlyFunctions = Set.copyOf(config.get(ReplicantOptions.READ_ONLY_FUNCTIONS));
         this.primaryReads = config.get(ReplicantOptions.PRIMARY_READS);
+        this.lagFallback = config.get(ReplicantOptions.LAG_FALLBACK);
+        this.preferLeastLagged = config.get(ReplicantOptions.LAG_PREFER_LEAST_LAGGED);
     }
 
     public Classification classify(String sql) {
@@ -39,13 +43,22 @@ public final class Router {
 
     /**
      * @param primary  the primary backend
-     * @param replicas all replicas (unavailable ones are skipped here)
+     * @param replicas all replicas (ineligible ones are skipped here)
      */
     public RouteDecision route(Classification c, SessionView session, Backend primary, List<Backend> replicas) {
+        return route(c, session, primary, replicas, true);
+    }
+
+    /**
+     * @param mayWait false once the caller has waited for lagging replicas: a read then falls back to the primary
+     */
+    public RouteDecision route(Classification c, SessionView session, Backend primary, List<Backend> replicas,
+            boolean mayWait) {
         if (c.hints().error() != null) {
             return RouteDecision.refuse(SqlState.INVALID_PARAMETER_VALUE.code(), Reason.HINT, c.hints().error());
         }
         Backend tx = session.transactionBackend();
+        Read read = tx != null ? null : read(c, session, primary, replicas, mayWait);
         if (tx != null) {
             if (!tx.isPrimary() && c.sessionBound()) {
                 return RouteDecision.refuse(SqlState.READ_ONLY_SQL_TRANSACTION.code(), Reason.READ_ONLY_TRANSACTION,
@@ -60,7 +73,7 @@ public final class Router {
             }
             boolean readOnly = session.readOnly() || c.readOnlyBegin();
             if (readOnly && !c.sessionBound()) {
-                return readPool(replicas, primary, null, false, Reason.READ_ONLY_TRANSACTION, "");
+                return readPool(read, null, false, Reason.READ_ONLY_TRANSACTION, "");
             }
             return RouteDecision.to(primary, Reason.TRANSACTION, "");
         }
@@ -89,7 +102,7 @@ public final class Router {
         }
         if (forced == null) {
             return base.verdict == Verdict.READ
-                    ? readPool(replicas, primary, null, false, Reason.READ, "")
+                    ? readPool(read, null, false, Reason.READ, "")
                     : RouteDecision.to(primary, base.reason, base.detail);
         }
         if (forced.equals("primary")) {
@@ -99,7 +112,7 @@ public final class Router {
             return RouteDecision.to(primary, Reason.WRITE_OVERRIDES_HINT,
                     base.reason.tag() + (base.detail.isEmpty() ? "" : ": " + base.detail));
         }
-        return readPool(replicas, primary, tag, forced.equals("any"), overrideReason, overrideDetail);
+        return readPool(read, tag, forced.equals("any"), overrideReason, overrideDetail);
     }
 
     /** Where the statement would go on its own, after temp tables and the function catalog are considered. */
@@ -135,26 +148,110 @@ public final class Router {
     private record Base(Verdict verdict, Reason reason, String detail) {
     }
 
-    private RouteDecision readPool(List<Backend> replicas, Backend primary, String tag, boolean includePrimary,
-            Reason reason, String detail) {
-        List<Backend> candidates = new ArrayList<>(replicas.size() + 1);
-        for (Backend replica : replicas) {
-            if (replica.isAvailable() && replica.weight() > 0 && (tag == null || replica.tags().contains(tag))) {
-                candidates.add(replica);
+    /** What a read needs from the replica that serves it. */
+    private record Read(List<Backend> replicas, Backend primary, boolean mayWait, String consistency, long minLsn,
+            Backend sticky) {
+    }
+
+    private static Read read(Classification c, SessionView session, Backend primary, List<Backend> replicas,
+            boolean mayWait) {
+        String consistency = c.hints().consistency() != null ? c.hints().consistency() : session.consistency();
+        long minLsn = c.hints().minLsn();
+        Backend sticky = null;
+        if (consistency.equals("session") || consistency.equals("token")) {
+            minLsn = Math.max(minLsn, session.minLsn());
+            sticky = session.stickyReplica();
+        }
+        return new Read(replicas, primary, mayWait, consistency, minLsn, sticky);
+    }
+
+    private RouteDecision readPool(Read read, String tag, boolean includePrimary, Reason reason, String detail) {
+        Backend primary = read.primary;
+        if (read.consistency.equals("strong")) {
+            return RouteDecision.to(primary, Reason.STRONG_CONSISTENCY, "");
+        }
+        List<Backend> candidates = new ArrayList<>(read.replicas.size() + 1);
+        boolean lagging = false;
+        for (Backend replica : read.replicas) {
+            if (replica.weight() > 0 && (tag == null || replica.tags().contains(tag))) {
+                if (replica.isEligible()) {
+                    candidates.add(replica);
+                } else if (replica.isAvailable()) {
+                    lagging = true;
+                }
+            }
+        }
+        if (candidates.isEmpty() && lagging && !includePrimary) {
+            switch (lagFallback) {
+                case "error":
+                    return RouteDecision.refuse(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), Reason.REPLICA_LAG,
+                            "every replica" + (tag != null ? " with tag '" + tag + "'" : "")
+                                    + " lags beyond the configured limits (lag.fallback: error)");
+                case "wait":
+                    if (read.mayWait) {
+                        return RouteDecision.awaitCatchUp("every replica lags beyond the configured limits");
+                    }
+                    return RouteDecision.to(primary, Reason.REPLICA_LAG, "waited max_wait");
+                default:
+                    return RouteDecision.to(primary, Reason.REPLICA_LAG, "");
             }
         }
         if (includePrimary || "always".equals(primaryReads)) {
             candidates.add(primary);
         }
         if (candidates.isEmpty()) {
-            if ("never".equals(primaryReads)) {
+            if ("never".equals(primaryReads) && !read.replicas.isEmpty()) {
                 return RouteDecision.refuse(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), Reason.NO_REPLICA,
-                        "no replica available" + (tag != null ? " with tag '" + tag + "'" : "")
-                                + " and primary_reads is never");
+                        "no replica" + (tag != null ? " with tag '" + tag + "'" : "")
+                                + " is available and primary_reads is 'never'");
             }
             return RouteDecision.to(primary, Reason.NO_REPLICA, tag != null ? "tag " + tag : "");
         }
-        return RouteDecision.to(loadBalancer.pick(candidates), reason, detail);
+        if (read.minLsn == Lsn.UNKNOWN) {
+            return RouteDecision.to(choose(candidates, read.sticky), reason, detail);
+        }
+        List<Backend> caughtUp = new ArrayList<>(candidates.size());
+        for (Backend b : candidates) {
+            if (b.isPrimary() || b.replayLsn() >= read.minLsn) {
+                caughtUp.add(b);
+            }
+        }
+        if (!caughtUp.isEmpty()) {
+            return RouteDecision.to(choose(caughtUp, read.sticky), reason, detail);
+        }
+        if (read.mayWait) {
+            return RouteDecision.onceReplayed(mostAdvanced(candidates, read.sticky), reason, detail, read.minLsn);
+        }
+        return RouteDecision.to(primary, Reason.READ_YOUR_WRITES,
+                "no replica replayed " + Lsn.format(read.minLsn) + " within max_wait");
+    }
+
+    private Backend choose(List<Backend> candidates, Backend sticky) {
+        if (sticky != null && candidates.contains(sticky)) {
+            return sticky;
+        }
+        return preferLeastLagged ? leastLagged(candidates) : loadBalancer.pick(candidates);
+    }
+
+    /** The replica most likely to have caught up: the highest known replay position, the sticky one on a tie. */
+    private static Backend mostAdvanced(List<Backend> candidates, Backend sticky) {
+        Backend best = sticky != null && candidates.contains(sticky) ? sticky : candidates.get(0);
+        for (Backend b : candidates) {
+            if (b.replayLsn() > best.replayLsn()) {
+                best = b;
+            }
+        }
+        return best;
+    }
+
+    private static Backend leastLagged(List<Backend> candidates) {
+        Backend best = candidates.get(0);
+        for (Backend b : candidates) {
+            if (!b.isPrimary() && (best.isPrimary() || b.lagBytes() < best.lagBytes())) {
+                best = b;
+            }
+        }
+        return best;
     }
 
     private RuleSpec firstMatchingRule(Classification c, SessionView session) {

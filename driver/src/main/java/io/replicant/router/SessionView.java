@@ -21,6 +21,19 @@ public interface SessionView {
     /** A route forced through the API for the next statement or the session ("primary", "replica", "any"), or null. */
     String forcedRoute();
 
+    /** The connection's consistency mode: {@code eventual}, {@code session}, {@code token} or {@code strong}. */
+    String consistency();
+
+    /**
+     * The WAL position a replica must have replayed before it serves this session's reads ({@code session} and
+     * {@code token} modes): the session's last commit, the token it was given, or, for monotonic reads, the
+     * primary's position when it last read elsewhere. -1 when there is none.
+     */
+    long minLsn();
+
+    /** The replica this session last read from ({@code session}/{@code token} modes), preferred while it qualifies; or null. */
+    Backend stickyReplica();
+
     String user();
 
     String applicationName();

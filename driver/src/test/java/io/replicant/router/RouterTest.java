@@ -47,6 +47,24 @@ class RouterTest {
         String forced;
         String user = "app";
         String app = "shop";
+        String consistency = "eventual";
+        long minLsn = Lsn.UNKNOWN;
+        Backend sticky;
+
+        @Override
+        public String consistency() {
+            return consistency;
+        }
+
+        @Override
+        public long minLsn() {
+            return minLsn;
+        }
+
+        @Override
+        public Backend stickyReplica() {
+            return sticky;
+        }
 
         @Override
         public Backend transactionBackend() {
@@ -190,12 +208,12 @@ class RouterTest {
     @Test
     void readPoolPolicies() {
         Session s = new Session();
-        r1.setAvailable(false);
-        r2.setAvailable(false);
+        r1.setAvailable(false, "test");
+        r2.setAvailable(false, "test");
         try {
             assertEquals("primary no_replica", where(router(""), "SELECT 1", s));
             assertEquals("refused 08001", where(router("primary_reads: never\n"), "SELECT 1", s));
-            r2.setAvailable(true);
+            r2.setAvailable(true, "");
             Router always = router("primary_reads: always\n");
             Set<Backend> seen = new HashSet<>();
             for (int i = 0; i < 10; i++) {
@@ -205,8 +223,8 @@ class RouterTest {
             assertEquals("primary no_replica", where(router(""), "/* replicant:tag=reporting */ SELECT 1", s),
                     "the only reporting replica is down");
         } finally {
-            r1.setAvailable(true);
-            r2.setAvailable(true);
+            r1.setAvailable(true, "");
+            r2.setAvailable(true, "");
         }
     }
 
@@ -251,5 +269,97 @@ class RouterTest {
             assertEquals(primary, d.backend());
         }
         assertNull(router.classify("SELECT 1").hints().error());
+    }
+
+    @Test
+    void laggingReplicasAndFallbacks() {
+        Session s = new Session();
+        r1.updateLag(100, 5000, 20, true, "lag");
+        r2.updateLag(100, 5000, 20, true, "lag");
+        try {
+            assertEquals("primary replica_lag", where(router(""), "SELECT 1", s));
+            assertEquals("refused 08001", where(router("lag: {fallback: error}\n"), "SELECT 1", s));
+            Router waiting = router("lag: {fallback: wait}\n");
+            assertTrue(route(waiting, "SELECT 1", s).awaitCatchUp());
+            RouteDecision waited = waiting.route(waiting.classify("SELECT 1"), s, primary, List.of(r1, r2), false);
+            assertEquals("primary replica_lag", (waited.backend() == primary ? "primary " : "replica ") + waited.reason().tag());
+            assertEquals("primary hint", where(router("lag: {fallback: error}\n"), "/* replicant:route=primary */ SELECT 1", s));
+            r2.updateLag(200, 10, 1, false, "");
+            assertEquals(r2, route(router("lag: {fallback: error}\n"), "SELECT 1", s).backend(), "r2 caught up");
+            r1.setAvailable(false, "down");
+            r2.setAvailable(false, "down");
+            assertEquals("primary no_replica", where(router("lag: {fallback: error}\n"), "SELECT 1", s),
+                    "down is not lagging: primary_reads decides");
+        } finally {
+            r1.setAvailable(true, "");
+            r2.setAvailable(true, "");
+            r1.updateLag(100, 0, 0, false, "");
+            r2.updateLag(100, 0, 0, false, "");
+        }
+    }
+
+    @Test
+    void preferLeastLagged() {
+        Router router = router("lag: {prefer_least_lagged: true}\n");
+        r1.updateLag(100, 900, 3, false, "");
+        r2.updateLag(100, 40, 1, false, "");
+        for (int i = 0; i < 5; i++) {
+            assertEquals(r2, route(router, "SELECT 1", new Session()).backend());
+        }
+        r2.updateLag(100, 0, 0, false, "");
+        r1.updateLag(100, 0, 0, false, "");
+    }
+
+    @Test
+    void consistencyModes() {
+        Router router = router("");
+        Session s = new Session();
+        s.consistency = "strong";
+        assertEquals("primary strong_consistency", where(router, "SELECT 1", s));
+        assertEquals("primary strong_consistency", where(router, "/* replicant:route=replica */ SELECT 1", s));
+        assertEquals("replica read", where(router, "/* replicant:consistency=eventual */ SELECT 1", s));
+
+        s.consistency = "session";
+        s.minLsn = 0x5000;
+        r1.observeReplay(0x4000);
+        r2.observeReplay(0x6000);
+        for (int i = 0; i < 5; i++) {
+            RouteDecision d = route(router, "SELECT 1", s);
+            assertEquals(r2, d.backend(), "only r2 is known to have replayed the session's position");
+            assertEquals(Lsn.UNKNOWN, d.requiredLsn());
+        }
+        s.minLsn = 0x7000;
+        RouteDecision check = route(router, "SELECT 1", s);
+        assertEquals(0x7000, check.requiredLsn(), "no replica known to be there: check on one");
+        RouteDecision fallback = router.route(router.classify("SELECT 1"), s, primary, List.of(r1, r2), false);
+        assertEquals(primary, fallback.backend());
+        assertEquals(Reason.READ_YOUR_WRITES, fallback.reason());
+        assertEquals("replica read", where(router, "/* replicant:consistency=eventual */ SELECT 1", s),
+                "eventual ignores the session's position");
+
+        s.consistency = "eventual";
+        s.minLsn = Lsn.UNKNOWN;
+        assertEquals(0x6500, route(router, "/* replicant:min_lsn=0/6500 */ SELECT 1", s).requiredLsn() == Lsn.UNKNOWN
+                ? -2 : 0x6500, "r2 (0x6000) is not known to be at 0/6500: the hint asks for a check");
+        assertEquals(r2, route(router, "/* replicant:min_lsn=0/5FFF */ SELECT 1", s).backend());
+        assertEquals("refused 22023", where(router, "/* replicant:min_lsn=zz */ SELECT 1", s));
+        assertEquals("refused 22023", where(router, "/* replicant:consistency=linearizable */ SELECT 1", s));
+    }
+
+    @Test
+    void sessionPrefersItsLastReplica() {
+        Router router = router("load_balance: round_robin\n");
+        Session s = new Session();
+        s.consistency = "session";
+        s.sticky = r1;
+        for (int i = 0; i < 5; i++) {
+            assertEquals(r1, route(router, "SELECT 1", s).backend());
+        }
+        s.consistency = "eventual";
+        Set<Backend> seen = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            seen.add(route(router, "SELECT 1", s).backend());
+        }
+        assertEquals(Set.of(r1, r2), seen, "eventual reads are balanced per statement");
     }
 }

@@ -1,0 +1,63 @@
+package io.replicant.health;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import io.replicant.router.Lsn;
+
+/**
+ * A server's WAL position in one query: a primary's insert position (which covers every commit that has
+ * returned, even with {@code synchronous_commit = off}), a standby's replay position.
+ *
+ * @param inRecovery true on a standby
+ * @param lsn        the position, or -1 when a standby has replayed nothing yet
+ */
+public record WalPosition(boolean inRecovery, long lsn) {
+    private static final String QUERY = "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() "
+            + "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text, "
+            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size'))";
+    /** Page header sizes: XLogPageHeaderData and, on a segment's first page, XLogLongPageHeaderData (MAXALIGNed). */
+    private static final int SHORT_PAGE_HEADER = 24;
+    private static final int LONG_PAGE_HEADER = 40;
+
+    /** Asks the server; {@code timeoutSeconds} 0 for none. */
+    public static WalPosition of(Connection connection, int timeoutSeconds) throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.setQueryTimeout(timeoutSeconds);
+            try (ResultSet rs = s.executeQuery(QUERY)) {
+                rs.next();
+                boolean inRecovery = rs.getBoolean(1);
+                String text = rs.getString(2);
+                if (text == null) {
+                    return new WalPosition(inRecovery, Lsn.UNKNOWN);
+                }
+                long lsn = Lsn.parse(text);
+                return new WalPosition(inRecovery, inRecovery ? lsn : recordBoundary(lsn, rs.getInt(3), rs.getLong(4)));
+            }
+        }
+    }
+
+    /**
+     * The insert position right after a page header (the last record ended exactly at the page end) as the page
+     * boundary, which is what a standby reports once it has replayed that record. Without this a caught-up
+     * standby would look one header behind on an idle primary.
+     */
+    static long recordBoundary(long insertLsn, int blockSize, long segmentSize) {
+        if (insertLsn % blockSize == SHORT_PAGE_HEADER || insertLsn % segmentSize == LONG_PAGE_HEADER) {
+            return insertLsn - insertLsn % blockSize;
+        }
+        return insertLsn;
+    }
+
+    /** A standby's replay position (-1 if it has replayed nothing or is no longer in recovery). */
+    public static long replayed(Connection connection) throws SQLException {
+        try (Statement s = connection.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_last_wal_replay_lsn()::text")) {
+            rs.next();
+            String text = rs.getString(1);
+            return text == null ? Lsn.UNKNOWN : Lsn.parse(text);
+        }
+    }
+}
