@@ -21,6 +21,15 @@ public interface ReplicantConnection extends Connection {
     RouteExplanation lastRoute();
 
     /**
+     * How many replicas must acknowledge the next commit on this connection (the open transaction's, or the next
+     * autocommit write's) before it returns, overriding {@code quorum.w} and {@code replication.mode} once;
+     * 0 = do not wait.
+     *
+     * @throws SQLException 22023 if {@code w} is negative or more than the configured replicas
+     */
+    void setQuorum(int w) throws SQLException;
+
+    /**
      * Sets this connection's consistency mode ({@code eventual}, {@code session}, {@code token}, {@code strong}),
      * overriding the {@code consistency} option.
      *

@@ -135,6 +135,31 @@ public final class ReplicantOptions {
     public static final Option<Integer> HEALTH_UP_AFTER = define("health.up_after", ValueType.integer(1, 1000), 2,
             Group.RARELY_USED, false, "Consecutive successful monitor checks after which a down backend is used again.");
 
+    public static final Option<String> REPLICATION_MODE = define("replication.mode", ValueType.oneOf("async", "sync"),
+            "async", Group.FREQUENTLY_USED, false,
+            "`sync`: a commit that wrote returns only once `quorum.w` replicas have it (see `quorum.*`). `async`: "
+                    + "commits return as soon as the primary has them, as streaming replication does by default.");
+
+    public static final Option<Integer> QUORUM_W = define("quorum.w", ValueType.integer(0, 1000), 1,
+            Group.FREQUENTLY_USED, false,
+            "With `replication.mode: sync`, how many replicas must acknowledge a commit's WAL position before the commit "
+                    + "returns. Per transaction: `ReplicantConnection.setQuorum(w)` or `/* replicant:quorum=w */`.");
+
+    public static final Option<String> QUORUM_ACK = define("quorum.ack", ValueType.oneOf("replay", "flush"), "replay",
+            Group.RARELY_USED, false,
+            "What counts as acknowledged: `replay` (queries on the replica see the commit, like "
+                    + "`synchronous_commit = remote_apply`) or `flush` (on the replica's disk, like `on`).");
+
+    public static final Option<Duration> QUORUM_TIMEOUT = define("quorum.timeout",
+            ValueType.duration(Duration.ofMillis(1), Duration.ofHours(1)), Duration.ofSeconds(5), Group.RARELY_USED,
+            false, "How long a commit waits for its quorum.");
+
+    public static final Option<String> QUORUM_ON_TIMEOUT = define("quorum.on_timeout", ValueType.oneOf("error", "warn"),
+            "error", Group.RARELY_USED, false,
+            "When the quorum is not reached in time (the data is committed on the primary either way): `error` throws "
+                    + "`QuorumTimeoutException` (SQLSTATE RQ001) carrying the commit's LSN; `warn` returns normally with an "
+                    + "SQLWarning on the connection.");
+
     private ReplicantOptions() {
     }
 

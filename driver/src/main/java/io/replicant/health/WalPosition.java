@@ -8,8 +8,10 @@ import java.sql.Statement;
 import io.replicant.router.Lsn;
 
 /**
- * A server's WAL position in one query: a primary's insert position (which covers every commit that has
- * returned, even with {@code synchronous_commit = off}), a standby's replay position.
+ * A server's WAL position in one query: a standby's replay position; a primary's insert position, which covers
+ * every commit that has returned, even with {@code synchronous_commit = off}; or, for {@link #committed}, the
+ * primary's flush position when this session commits synchronously (it covers the session's commits and, unlike
+ * the insert position, does not include other transactions' WAL that no standby can have yet).
  *
  * @param inRecovery true on a standby
  * @param lsn        the position, or -1 when a standby has replayed nothing yet
@@ -18,15 +20,27 @@ public record WalPosition(boolean inRecovery, long lsn) {
     private static final String QUERY = "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() "
             + "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text, "
             + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size'))";
+    private static final String COMMITTED_QUERY = "SELECT false, (CASE WHEN current_setting('synchronous_commit') = "
+            + "'off' THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END)::text, "
+            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size'))";
     /** Page header sizes: XLogPageHeaderData and, on a segment's first page, XLogLongPageHeaderData (MAXALIGNed). */
     private static final int SHORT_PAGE_HEADER = 24;
     private static final int LONG_PAGE_HEADER = 40;
 
     /** Asks the server; {@code timeoutSeconds} 0 for none. */
     public static WalPosition of(Connection connection, int timeoutSeconds) throws SQLException {
+        return ask(connection, timeoutSeconds, QUERY);
+    }
+
+    /** On the primary, in the session that committed: a position covering that session's commits. */
+    public static long committed(Connection connection) throws SQLException {
+        return ask(connection, 0, COMMITTED_QUERY).lsn();
+    }
+
+    private static WalPosition ask(Connection connection, int timeoutSeconds, String query) throws SQLException {
         try (Statement s = connection.createStatement()) {
             s.setQueryTimeout(timeoutSeconds);
-            try (ResultSet rs = s.executeQuery(QUERY)) {
+            try (ResultSet rs = s.executeQuery(query)) {
                 rs.next();
                 boolean inRecovery = rs.getBoolean(1);
                 String text = rs.getString(2);

@@ -24,6 +24,7 @@ import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
+import io.replicant.health.QuorumWaiter;
 import io.replicant.health.ReplicaMonitor;
 import io.replicant.router.Backend;
 import io.replicant.router.ClassificationCache;
@@ -46,6 +47,8 @@ public final class Cluster implements AutoCloseable {
     private final RoutingMetrics metrics;
     private final ScheduledExecutorService housekeeper;
     private final ReplicaMonitor monitor;
+    private QuorumWaiter quorum;
+    private final int defaultQuorum;
     /** When a connection of this cluster last ran something on the primary ({@code token} consistency). */
     private volatile long lastCommitNanos = System.nanoTime();
 
@@ -65,6 +68,8 @@ public final class Cluster implements AutoCloseable {
         ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
                 config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
         this.router = new Router(config, cache, catalog);
+        this.defaultQuorum = config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
+                ? config.get(ReplicantOptions.QUORUM_W) : 0;
         this.monitor = new ReplicaMonitor(name, primary, this.replicas, host -> connectForHealthCheck(config, host),
                 config, registry);
     }
@@ -84,6 +89,11 @@ public final class Cluster implements AutoCloseable {
             if (host != primaryHost) {
                 replicas.add(new Backend(host, Backend.Role.REPLICA));
             }
+        }
+        if (config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
+                && config.get(ReplicantOptions.QUORUM_W) > replicas.size()) {
+            throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum.w " + config.get(ReplicantOptions.QUORUM_W)
+                    + " is more than the " + replicas.size() + " configured replicas: no commit could ever succeed");
         }
         Cluster cluster = new Cluster(config, primary, replicas, registry);
         try (Connection check = connectDirectly(config, primaryHost)) {
@@ -254,6 +264,20 @@ public final class Cluster implements AutoCloseable {
         return lastCommitNanos;
     }
 
+    /** W for commits without an override: {@code quorum.w} in {@code replication.mode: sync}, else 0. */
+    int defaultQuorum() {
+        return defaultQuorum;
+    }
+
+    /** The quorum waiter, started on first use (sync mode, or a per-transaction quorum in async mode). */
+    synchronized QuorumWaiter quorum() {
+        if (quorum == null) {
+            quorum = new QuorumWaiter(name, replicas, host -> connectForHealthCheck(config, host),
+                    config.get(ReplicantOptions.QUORUM_ACK));
+        }
+        return quorum;
+    }
+
     public ReplicaMonitor monitor() {
         return monitor;
     }
@@ -261,6 +285,11 @@ public final class Cluster implements AutoCloseable {
     @Override
     public void close() {
         monitor.close();
+        synchronized (this) {
+            if (quorum != null) {
+                quorum.close();
+            }
+        }
         housekeeper.shutdownNow();
         pools.values().forEach(HikariDataSource::close);
         LOG.info("[{}] closed", name);

@@ -1,6 +1,8 @@
 package io.replicant.jdbc;
 
 import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -11,6 +13,7 @@ import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.replicant.QuorumTimeoutException;
 import io.replicant.Route;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
@@ -18,6 +21,7 @@ import io.replicant.config.StatementKind;
 import io.replicant.health.WalPosition;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
+import io.replicant.router.FunctionCatalog;
 import io.replicant.router.Lsn;
 import io.replicant.router.Reason;
 import io.replicant.router.RouteDecision;
@@ -49,6 +53,11 @@ final class LogicalSession implements SessionView {
     private long lastSourceNanos = NONE_OWED;
     private long coveredNanos;
     private Backend readReplica;
+
+    // Quorum commits: whether the primary has uncommitted or unacknowledged writes of this session, and W for them
+    private boolean wrotePending;
+    private Integer quorumOverride;
+    private SQLWarning warnings;
 
     // JDBC-level settings, applied to each physical connection before it runs a statement
     boolean autoCommit = true;
@@ -198,6 +207,7 @@ final class LogicalSession implements SessionView {
         if (lsn == Lsn.UNKNOWN) {
             PhysicalConnection pc = physicalFor(cluster.primary());
             pc.setAutoCommit(true);
+            // the insert position: it also covers what other sessions committed with synchronous_commit = off
             lsn = WalPosition.of(pc.connection, 0).lsn();
         }
         positionLsn = Math.max(positionLsn, lsn);
@@ -265,6 +275,100 @@ final class LogicalSession implements SessionView {
         } catch (IllegalArgumentException e) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "invalid consistency token: " + e.getMessage());
         }
+    }
+
+    // ---------------------------------------------------------------- quorum commits
+
+    /** Whether a successful statement may have changed data (so its commit must reach the quorum). */
+    private boolean mayWrite(Classification c) {
+        switch (c.verdict()) {
+            case WRITE:
+            case UNSURE:
+                return true;
+            case SESSION:
+                return c.kind() == StatementKind.EXECUTE;
+            case READ:
+                for (String function : c.functions()) {
+                    FunctionCatalog.Volatility v = cluster.catalog().lookup(function);
+                    if (v == FunctionCatalog.Volatility.VOLATILE || v == FunctionCatalog.Volatility.UNKNOWN) {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    void quorumForNextCommit(int w) throws SQLException {
+        if (w < 0 || w > cluster.replicas().size()) {
+            throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum must be between 0 and the "
+                    + cluster.replicas().size() + " configured replicas, but was " + w);
+        }
+        quorumOverride = w;
+    }
+
+    /**
+     * Once writes on the primary are committed (an autocommit statement, SQL COMMIT, {@code commit()}), waits until
+     * the quorum has them. The data is committed on the primary whatever happens here.
+     */
+    void settle(PhysicalConnection pc) throws SQLException {
+        if (!wrotePending || !pc.backend.isPrimary() || pc.inTransaction()) {
+            return;
+        }
+        wrotePending = false;
+        int w = quorumOverride != null ? quorumOverride : cluster.defaultQuorum();
+        quorumOverride = null;
+        if (w == 0) {
+            return;
+        }
+        pc.setAutoCommit(true); // the position query must not open a transaction
+        long lsn = WalPosition.committed(pc.connection);
+        positionLsn = Math.max(positionLsn, lsn);
+        long timeout = cluster.config().get(ReplicantOptions.QUORUM_TIMEOUT).toNanos();
+        long start = System.nanoTime();
+        int acknowledged;
+        try {
+            acknowledged = w > cluster.replicas().size() ? 0 : cluster.quorum().await(lsn, w, timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            acknowledged = 0;
+        }
+        long waited = System.nanoTime() - start;
+        cluster.metrics().quorumWait(waited, acknowledged >= w);
+        if (acknowledged >= w) {
+            return;
+        }
+        QuorumTimeoutException e = new QuorumTimeoutException(lsn, acknowledged, w, Duration.ofNanos(waited));
+        LOG.warn("[{}] {}", cluster.name(), e.getMessage());
+        if (cluster.config().get(ReplicantOptions.QUORUM_ON_TIMEOUT).equals("error")) {
+            throw e;
+        }
+        SQLWarning warning = new SQLWarning(e.getMessage(), "01000", e);
+        if (warnings == null) {
+            warnings = warning;
+        } else {
+            warnings.setNextWarning(warning);
+        }
+    }
+
+    /** Replicant's own warnings (quorum timeouts with {@code on_timeout: warn}) ahead of the server's. */
+    SQLWarning warnings(SQLWarning server) {
+        if (warnings == null) {
+            return server;
+        }
+        SQLWarning all = new SQLWarning(warnings.getMessage(), warnings.getSQLState(), warnings.getCause());
+        for (SQLWarning w = warnings.getNextWarning(); w != null; w = w.getNextWarning()) {
+            all.setNextWarning(w);
+        }
+        if (server != null) {
+            all.setNextWarning(server);
+        }
+        return all;
+    }
+
+    void clearWarnings() {
+        warnings = null;
     }
 
     /** A replica cannot be used after all (no connection, or session replay failed): decide again. */
@@ -338,6 +442,17 @@ final class LogicalSession implements SessionView {
     /** After a statement succeeded on {@code pc}. */
     void completed(Classification c, PhysicalConnection pc) {
         ranOn(pc.backend);
+        if (pc.backend.isPrimary()) {
+            if (c.kind() == StatementKind.ROLLBACK) {
+                wrotePending = false;
+                quorumOverride = null;
+            } else if (mayWrite(c)) {
+                wrotePending = true;
+            }
+            if (c.hints().quorum() != null) {
+                quorumOverride = c.hints().quorum();
+            }
+        }
         if (!c.effects().isEmpty()) {
             String pin = state.apply(c.effects(), pc.inTransaction(), pc);
             if (pin != null) {
@@ -359,6 +474,10 @@ final class LogicalSession implements SessionView {
     /** After a statement failed on {@code pc}. */
     void failed(Classification c, PhysicalConnection pc, SQLException e) {
         ranOn(pc.backend);
+        if (pc.backend.isPrimary() && !pc.inTransaction()) {
+            wrotePending = false; // an autocommit statement that failed committed nothing
+            quorumOverride = null;
+        }
         cluster.metrics().failed(e.getSQLState());
         if (Errors.isFatal(e)) {
             discard(pc, e);
@@ -396,6 +515,8 @@ final class LogicalSession implements SessionView {
             } else {
                 pc.connection.rollback();
                 state.dropPending();
+                wrotePending = false;
+                quorumOverride = null;
             }
             txBackend = null;
             ranOn(pc.backend);
@@ -408,6 +529,7 @@ final class LogicalSession implements SessionView {
             failed(classify(commit ? "COMMIT" : "ROLLBACK"), pc, e);
             throw e;
         }
+        settle(pc);
     }
 
     /** The physical connection running the open transaction, or null. */

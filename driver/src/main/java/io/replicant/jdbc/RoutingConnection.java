@@ -72,6 +72,11 @@ public final class RoutingConnection implements ReplicantConnection {
         session.failed(c, pc, e);
     }
 
+    /** After a statement's outcome is recorded: if it committed writes, waits for the quorum. */
+    void settle(PhysicalConnection pc) throws SQLException {
+        session.settle(pc);
+    }
+
     private PhysicalConnection primary() throws SQLException {
         checkOpen();
         return session.primary();
@@ -104,6 +109,12 @@ public final class RoutingConnection implements ReplicantConnection {
     public RouteExplanation lastRoute() {
         RouteDecision d = session.lastDecision();
         return d == null ? null : explanation(null, d);
+    }
+
+    @Override
+    public void setQuorum(int w) throws SQLException {
+        checkOpen();
+        session.quorumForNextCommit(w);
     }
 
     @Override
@@ -487,12 +498,13 @@ public final class RoutingConnection implements ReplicantConnection {
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
         PhysicalConnection pc = session.lastUsed();
-        return pc == null ? null : pc.connection.getWarnings();
+        return session.warnings(pc == null ? null : pc.connection.getWarnings());
     }
 
     @Override
     public void clearWarnings() throws SQLException {
         checkOpen();
+        session.clearWarnings();
         for (PhysicalConnection pc : session.physicals()) {
             pc.connection.clearWarnings();
         }

@@ -22,6 +22,7 @@ import io.replicant.router.Reason;
  * <li>{@code replicant.errors{sqlstate_class}}: statements that failed, by SQLSTATE class</li>
  * <li>{@code replicant.consistency.wait{outcome}}: time a read waited for a replica to replay the session's
  * position, {@code outcome=replica} when one did, {@code primary} when the read fell back</li>
+ * <li>{@code replicant.quorum.wait{outcome}}: time commits waited for their quorum, {@code outcome=ok|timeout}</li>
  * </ul>
  */
 final class RoutingMetrics implements ClassificationCache.CacheListener {
@@ -32,6 +33,8 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
     private final Counter misses;
     private final Timer waitSatisfied;
     private final Timer waitFellBack;
+    private final Timer quorumOk;
+    private final Timer quorumTimeout;
     /** replicant.statements by [primary?0:1][reason], filled on first use: no lookup on the hot path. */
     private final Counter[][] statements = new Counter[2][Reason.values().length];
 
@@ -44,6 +47,18 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
                 .description("Classification cache lookups").register(registry);
         this.waitSatisfied = waitTimer("replica");
         this.waitFellBack = waitTimer("primary");
+        this.quorumOk = quorumTimer("ok");
+        this.quorumTimeout = quorumTimer("timeout");
+    }
+
+    private Timer quorumTimer(String outcome) {
+        return Timer.builder("replicant.quorum.wait").tag("cluster", cluster).tag("outcome", outcome)
+                .description("Commits waiting for replicas to acknowledge them").publishPercentileHistogram()
+                .register(registry);
+    }
+
+    void quorumWait(long nanos, boolean reached) {
+        (reached ? quorumOk : quorumTimeout).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private Timer waitTimer(String outcome) {

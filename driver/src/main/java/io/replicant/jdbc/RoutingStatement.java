@@ -59,16 +59,18 @@ class RoutingStatement implements Statement {
         Statement s = physical(pc);
         current = s;
         pc.backend.beginStatement();
+        T result;
         try {
-            T result = call.apply(s);
-            connection.completed(c, pc);
-            return result;
+            result = call.apply(s);
         } catch (SQLException e) {
             connection.failed(c, pc, e);
             throw e;
         } finally {
             pc.backend.endStatement();
         }
+        connection.completed(c, pc);
+        connection.settle(pc);
+        return result;
     }
 
     /** The physical statement on {@code pc}, created with this statement's options and settings on first use. */
@@ -268,18 +270,20 @@ class RoutingStatement implements Statement {
         resetBatch();
         current = s;
         pc.backend.beginStatement();
+        T result;
         try {
-            T result = call.apply(s);
-            for (Classification c : cs) {
-                connection.completed(c, pc);
-            }
-            return result;
+            result = call.apply(s);
         } catch (SQLException e) {
             connection.failed(cs.get(0), pc, e);
             throw e;
         } finally {
             pc.backend.endStatement();
         }
+        for (Classification c : cs) {
+            connection.completed(c, pc);
+        }
+        connection.settle(pc);
+        return result;
     }
 
     // ---------------------------------------------------------------- results of the last execution

@@ -15,10 +15,12 @@ import java.util.Locale;
  * @param label  free text that routing rules can match ({@code match.hint}); null when not given
  * @param consistency {@code eventual}, {@code session}, {@code token} or {@code strong} for this statement; null when not given
  * @param minLsn the statement reads only on a replica that has replayed this WAL position ({@code min_lsn=0/16B6C50}); -1 when not given
+ * @param quorum replicas that must acknowledge the commit of this statement's transaction ({@code quorum=2}); null when not given
  * @param error  why the hint comment is invalid; null when it is valid or absent
  */
-public record Hints(String route, String tag, String label, String consistency, long minLsn, String error) {
-    static final Hints NONE = new Hints(null, null, null, null, Lsn.UNKNOWN, null);
+public record Hints(String route, String tag, String label, String consistency, long minLsn, Integer quorum,
+        String error) {
+    static final Hints NONE = new Hints(null, null, null, null, Lsn.UNKNOWN, null, null);
     public static final List<String> CONSISTENCY_MODES = List.of("eventual", "session", "token", "strong");
     private static final String PREFIX = "replicant:";
 
@@ -28,6 +30,7 @@ public record Hints(String route, String tag, String label, String consistency, 
         String label = null;
         String consistency = null;
         long minLsn = Lsn.UNKNOWN;
+        Integer quorum = null;
         for (String comment : comments) {
             String body = comment.trim();
             if (!body.regionMatches(true, 0, PREFIX, 0, PREFIX.length())) {
@@ -70,19 +73,27 @@ public record Hints(String route, String tag, String label, String consistency, 
                             return invalid("min_lsn: " + e.getMessage());
                         }
                         break;
+                    case "quorum":
+                        if (!value.matches("\\d{1,4}")) {
+                            return invalid("quorum must be a number of replicas, but was: " + value);
+                        }
+                        quorum = Integer.valueOf(value);
+                        break;
                     default:
-                        return invalid("unknown hint key '" + key + "' (known: route, tag, label, consistency, min_lsn)");
+                        return invalid("unknown hint key '" + key
+                                + "' (known: route, tag, label, consistency, min_lsn, quorum)");
                 }
             }
         }
-        if (route == null && tag == null && label == null && consistency == null && minLsn == Lsn.UNKNOWN) {
+        if (route == null && tag == null && label == null && consistency == null && minLsn == Lsn.UNKNOWN
+                && quorum == null) {
             return NONE;
         }
-        return new Hints(route, tag, label, consistency, minLsn, null);
+        return new Hints(route, tag, label, consistency, minLsn, quorum, null);
     }
 
     private static Hints invalid(String why) {
-        return new Hints(null, null, null, null, Lsn.UNKNOWN, "invalid replicant hint: " + why);
+        return new Hints(null, null, null, null, Lsn.UNKNOWN, null, "invalid replicant hint: " + why);
     }
 
     /** A route or tag was given: the statement's placement is forced. */
