@@ -22,8 +22,9 @@ import io.replicant.testkit.LocalPostgresCluster;
 /**
  * One run of every benchmark, with the baseline measured in the same run: starts a local primary and two
  * streaming replicas, loads {@code bench_accounts}, runs {@link PointSelectBenchmark} at 1 and 8 threads and
- * {@link ClassificationBenchmark}, and prints the results as ratios against direct pgjdbc.
- * {@code --quick} shortens every iteration (for checking the harness, not for numbers).
+ * {@link ClassificationBenchmark}, then {@link ConsistencyBenchmark}, and prints the results as ratios against
+ * baselines from the same run. {@code --quick} shortens every iteration (for checking the harness, not for
+ * numbers); {@code --only driver} or {@code --only consistency} runs one part.
  */
 public final class RunBenchmarks {
     private static final int ROWS = 100_000;
@@ -32,30 +33,42 @@ public final class RunBenchmarks {
     }
 
     public static void main(String[] args) throws RunnerException, SQLException {
-        boolean quick = List.of(args).contains("--quick");
+        List<String> arguments = List.of(args);
+        boolean quick = arguments.contains("--quick");
+        int only = arguments.indexOf("--only");
+        String part = only >= 0 && only + 1 < arguments.size() ? arguments.get(only + 1) : "all";
         try (LocalPostgresCluster cluster = LocalPostgresCluster.builder().replicas(2).start()) {
             load(cluster);
-            String[] jvmArgs = {
-                "-Dbench.primary=" + cluster.primary().address(),
-                "-Dbench.hosts=" + cluster.hostList(),
-                "-Dbench.database=" + LocalPostgresCluster.APP_DATABASE,
-                "-Dbench.user=" + LocalPostgresCluster.APP_USER,
-                "-Dbench.password=" + LocalPostgresCluster.APP_PASSWORD,
-                "-Dbench.rows=" + ROWS,
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-            };
-            Map<Integer, Map<String, RunResult>> selects = new LinkedHashMap<>();
-            for (int threads : new int[] {1, 8}) {
-                ChainedOptionsBuilder options = common(quick).include(PointSelectBenchmark.class.getName())
-                        .threads(threads).jvmArgsAppend(jvmArgs);
-                selects.put(threads, byParam(new Runner(options.build()).run(), "target"));
+            if (!part.equals("consistency")) {
+                runDriver(cluster, quick);
             }
-            // microseconds per operation: shorter iterations give as many samples
-            Collection<RunResult> classification = new Runner(common(quick)
-                    .warmupTime(TimeValue.seconds(quick ? 1 : 2)).measurementTime(TimeValue.seconds(quick ? 1 : 2))
-                    .include(ClassificationBenchmark.class.getName()).build()).run();
-            print(selects, classification);
+            if (!part.equals("driver")) {
+                new ConsistencyBenchmark(cluster, ROWS, quick).run();
+            }
         }
+    }
+
+    private static void runDriver(LocalPostgresCluster cluster, boolean quick) throws RunnerException {
+        String[] jvmArgs = {
+            "-Dbench.primary=" + cluster.primary().address(),
+            "-Dbench.hosts=" + cluster.hostList(),
+            "-Dbench.database=" + LocalPostgresCluster.APP_DATABASE,
+            "-Dbench.user=" + LocalPostgresCluster.APP_USER,
+            "-Dbench.password=" + LocalPostgresCluster.APP_PASSWORD,
+            "-Dbench.rows=" + ROWS,
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+        };
+        Map<Integer, Map<String, RunResult>> selects = new LinkedHashMap<>();
+        for (int threads : new int[] {1, 8}) {
+            ChainedOptionsBuilder options = common(quick).include(PointSelectBenchmark.class.getName())
+                    .threads(threads).jvmArgsAppend(jvmArgs);
+            selects.put(threads, byParam(new Runner(options.build()).run(), "target"));
+        }
+        // microseconds per operation: shorter iterations give as many samples
+        Collection<RunResult> classification = new Runner(common(quick)
+                .warmupTime(TimeValue.seconds(quick ? 1 : 2)).measurementTime(TimeValue.seconds(quick ? 1 : 2))
+                .include(ClassificationBenchmark.class.getName()).build()).run();
+        print(selects, classification);
     }
 
     private static ChainedOptionsBuilder common(boolean quick) {

@@ -160,6 +160,30 @@ public final class ReplicantOptions {
                     + "`QuorumTimeoutException` (SQLSTATE RQ001) carrying the commit's LSN; `warn` returns normally with an "
                     + "SQLWarning on the connection.");
 
+    public static final Option<Duration> FAILOVER_DETECT_TIMEOUT = define("failover.detect_timeout",
+            ValueType.duration(Duration.ZERO, Duration.ofMinutes(10)), Duration.ofSeconds(5), Group.FREQUENTLY_USED, false,
+            "While the primary is down (or writes are blocked by a split brain), how long a statement that needs the "
+                    + "primary waits for the monitor to find a new one among the configured hosts before it fails "
+                    + "with 08001. The monitor finds a promoted host within about `health.down_after` x "
+                    + "`monitor.interval` of the primary going down.");
+
+    public static final Option<Boolean> FAILOVER_PROMOTE = define("failover.promote", ValueType.bool(), false,
+            Group.RARELY_USED, false,
+            "Let Replicant promote a replica itself (`pg_promote()` on the replica with the highest replay position) "
+                    + "once the primary has been down for `failover.grace` and no other host accepts writes. The "
+                    + "configured user needs `GRANT EXECUTE ON FUNCTION pg_promote TO <user>`. Off: an operator or "
+                    + "tooling such as Patroni promotes, and Replicant follows.");
+
+    public static final Option<Duration> FAILOVER_GRACE = define("failover.grace",
+            ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(10), Group.RARELY_USED, false,
+            "How long the primary must have been down before `failover.promote` promotes a replica.");
+
+    public static final Option<String> FAILOVER_SPLIT_BRAIN = define("failover.split_brain",
+            ValueType.oneOf("refuse", "highest_timeline"), "refuse", Group.RARELY_USED, false,
+            "When more than one configured host accepts writes: `refuse` sends writes to none of them until only one "
+                    + "does; `highest_timeline` sends them to the host on the highest timeline (the latest promoted). "
+                    + "Either way it is logged as an error and counted in `replicant.split_brain`.");
+
     private ReplicantOptions() {
     }
 

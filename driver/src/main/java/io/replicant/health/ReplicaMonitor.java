@@ -2,6 +2,7 @@ package io.replicant.health;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,8 +42,9 @@ public final class ReplicaMonitor implements AutoCloseable {
     }
 
     private final String cluster;
-    private final Probe primary;
-    private final List<Probe> replicas = new ArrayList<>();
+    private final List<Probe> probes = new ArrayList<>();
+    private final Topology topology;
+    private final FailoverCoordinator failover;
     private final Connector connector;
     private final LagPolicy lagPolicy;
     private final Duration interval;
@@ -57,14 +59,21 @@ public final class ReplicaMonitor implements AutoCloseable {
     private record Sample(long sentNanos, long position) {
     }
 
-    public ReplicaMonitor(String cluster, Backend primary, List<Backend> replicas, Connector connector,
+    /**
+     * @param backends every configured host; which one is the primary comes from {@code topology}, and changes
+     *                 when the monitor finds that another host took over
+     */
+    public ReplicaMonitor(String cluster, List<Backend> backends, Topology topology, Connector connector,
             ReplicantConfig config, MeterRegistry registry) {
         this.cluster = cluster;
-        this.primary = new Probe(primary);
-        for (Backend replica : replicas) {
-            this.replicas.add(new Probe(replica));
+        for (Backend backend : backends) {
+            this.probes.add(new Probe(backend));
         }
+        this.topology = topology;
         this.connector = connector;
+        this.failover = new FailoverCoordinator(cluster, topology, this::promote,
+                config.get(ReplicantOptions.FAILOVER_PROMOTE), config.get(ReplicantOptions.FAILOVER_GRACE),
+                config.get(ReplicantOptions.FAILOVER_SPLIT_BRAIN).equals("highest_timeline"), registry);
         this.lagPolicy = new LagPolicy(config.get(ReplicantOptions.LAG_MAX_BYTES),
                 config.get(ReplicantOptions.LAG_MAX_TIME), config.get(ReplicantOptions.LAG_READMIT_PERCENT));
         this.interval = config.get(ReplicantOptions.MONITOR_INTERVAL);
@@ -72,13 +81,12 @@ public final class ReplicaMonitor implements AutoCloseable {
         this.downAfter = config.get(ReplicantOptions.HEALTH_DOWN_AFTER);
         this.upAfter = config.get(ReplicantOptions.HEALTH_UP_AFTER);
         AtomicInteger threads = new AtomicInteger();
-        this.executor = Executors.newScheduledThreadPool(1 + replicas.size(), r -> {
+        this.executor = Executors.newScheduledThreadPool(backends.size(), r -> {
             Thread t = new Thread(r, "replicant-" + cluster + "-monitor-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        registerGauges(registry, primary);
-        replicas.forEach(r -> registerGauges(registry, r));
+        backends.forEach(b -> registerGauges(registry, b));
     }
 
     private void registerGauges(MeterRegistry registry, Backend b) {
@@ -136,10 +144,7 @@ public final class ReplicaMonitor implements AutoCloseable {
     }
 
     private Probe probeOf(Backend backend) {
-        if (primary.backend == backend) {
-            return primary;
-        }
-        for (Probe p : replicas) {
+        for (Probe p : probes) {
             if (p.backend == backend) {
                 return p;
             }
@@ -147,16 +152,25 @@ public final class ReplicaMonitor implements AutoCloseable {
         throw new IllegalArgumentException(backend + " is not monitored here");
     }
 
+    /** The primary first (replica lag is measured against it), then every other host at once. */
     private synchronized void tick() {
         try {
+            Probe primary = probeOf(topology.primary());
             probe(primary);
-            List<Future<?>> running = new ArrayList<>(replicas.size());
-            for (Probe replica : replicas) {
-                running.add(executor.submit(() -> probe(replica)));
+            List<Future<?>> running = new ArrayList<>(probes.size());
+            for (Probe p : probes) {
+                if (p != primary) {
+                    running.add(executor.submit(() -> probe(p)));
+                }
             }
             for (Future<?> f : running) {
                 f.get(timeout.toMillis() * 3 + 1000, TimeUnit.MILLISECONDS);
             }
+            List<FailoverCoordinator.HostState> states = new ArrayList<>(probes.size());
+            for (Probe p : probes) {
+                states.add(new FailoverCoordinator.HostState(p.backend, p.reachable, p.inRecovery, p.timeline, p.position));
+            }
+            failover.reconcile(states, System.nanoTime());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
@@ -179,6 +193,10 @@ public final class ReplicaMonitor implements AutoCloseable {
         boolean inRecovery = answer.inRecovery();
         long position = answer.lsn();
         long now = System.nanoTime();
+        probe.reachable = true;
+        probe.inRecovery = inRecovery;
+        probe.timeline = answer.timeline();
+        probe.position = position;
         synchronized (probe) {
             probe.failures = 0;
             probe.successes++;
@@ -227,6 +245,7 @@ public final class ReplicaMonitor implements AutoCloseable {
 
     private void failed(Probe probe, SQLException e) {
         closeQuietly(probe);
+        probe.reachable = false;
         synchronized (probe) {
             probe.successes = 0;
             probe.failures++;
@@ -237,6 +256,17 @@ public final class ReplicaMonitor implements AutoCloseable {
             } else {
                 LOG.debug("[{}] health check of {} failed: {}", cluster, probe.backend, e.getMessage());
             }
+        }
+    }
+
+    /** Asks a replica to promote itself; the next rounds see it accept writes and make it the primary. */
+    private void promote(Backend replica) throws SQLException {
+        Probe probe = probeOf(replica);
+        if (probe.connection == null) {
+            probe.connection = connector.open(replica.host());
+        }
+        try (Statement s = probe.connection.createStatement()) {
+            s.execute("SELECT pg_promote(false)");
         }
     }
 
@@ -266,8 +296,7 @@ public final class ReplicaMonitor implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closeQuietly(primary);
-        replicas.forEach(ReplicaMonitor::closeQuietly);
+        probes.forEach(ReplicaMonitor::closeQuietly);
     }
 
     /** What the monitor keeps per backend between rounds. */
@@ -277,6 +306,11 @@ public final class ReplicaMonitor implements AutoCloseable {
         int failures;
         int successes;
         boolean warned;
+        // the last answer
+        volatile boolean reachable;
+        volatile boolean inRecovery;
+        volatile int timeline;
+        volatile long position = Lsn.UNKNOWN;
 
         Probe(Backend backend) {
             this.backend = backend;

@@ -15,14 +15,16 @@ import io.replicant.router.Lsn;
  *
  * @param inRecovery true on a standby
  * @param lsn        the position, or -1 when a standby has replayed nothing yet
+ * @param timeline   a primary's current timeline (higher after each promotion); 0 on a standby
  */
-public record WalPosition(boolean inRecovery, long lsn) {
+public record WalPosition(boolean inRecovery, long lsn, int timeline) {
     private static final String QUERY = "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() "
             + "THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text, "
-            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size'))";
+            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size')), "
+            + "CASE WHEN pg_is_in_recovery() THEN NULL ELSE substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END";
     private static final String COMMITTED_QUERY = "SELECT false, (CASE WHEN current_setting('synchronous_commit') = "
             + "'off' THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END)::text, "
-            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size'))";
+            + "current_setting('wal_block_size')::int, pg_size_bytes(current_setting('wal_segment_size')), NULL";
     /** Page header sizes: XLogPageHeaderData and, on a segment's first page, XLogLongPageHeaderData (MAXALIGNed). */
     private static final int SHORT_PAGE_HEADER = 24;
     private static final int LONG_PAGE_HEADER = 40;
@@ -44,11 +46,13 @@ public record WalPosition(boolean inRecovery, long lsn) {
                 rs.next();
                 boolean inRecovery = rs.getBoolean(1);
                 String text = rs.getString(2);
+                String timeline = rs.getString(5);
+                int tli = timeline == null ? 0 : Integer.parseInt(timeline, 16);
                 if (text == null) {
-                    return new WalPosition(inRecovery, Lsn.UNKNOWN);
+                    return new WalPosition(inRecovery, Lsn.UNKNOWN, tli);
                 }
                 long lsn = Lsn.parse(text);
-                return new WalPosition(inRecovery, inRecovery ? lsn : recordBoundary(lsn, rs.getInt(3), rs.getLong(4)));
+                return new WalPosition(inRecovery, inRecovery ? lsn : recordBoundary(lsn, rs.getInt(3), rs.getLong(4)), tli);
             }
         }
     }

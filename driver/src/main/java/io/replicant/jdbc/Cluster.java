@@ -26,6 +26,7 @@ import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.health.QuorumWaiter;
 import io.replicant.health.ReplicaMonitor;
+import io.replicant.health.Topology;
 import io.replicant.router.Backend;
 import io.replicant.router.ClassificationCache;
 import io.replicant.router.Router;
@@ -39,8 +40,11 @@ public final class Cluster implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
     private final ReplicantConfig config;
     private final String name;
-    private final Backend primary;
-    private final List<Backend> replicas;
+    private final List<Backend> backends;
+    private volatile Backend primary;
+    private volatile List<Backend> replicas;
+    /** Why writes are refused right now (a split brain), or null. */
+    private volatile String writeBlock;
     private final Map<Backend, HikariDataSource> pools = new LinkedHashMap<>();
     private final Router router;
     private final PgFunctionCatalog catalog;
@@ -57,6 +61,9 @@ public final class Cluster implements AutoCloseable {
         this.name = primary.name();
         this.primary = primary;
         this.replicas = List.copyOf(replicas);
+        List<Backend> all = new ArrayList<>(replicas);
+        all.add(0, primary);
+        this.backends = List.copyOf(all);
         this.metrics = new RoutingMetrics(registry, name);
         this.housekeeper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "replicant-" + name + "-housekeeper");
@@ -64,14 +71,14 @@ public final class Cluster implements AutoCloseable {
             return t;
         });
         // Its own connection, not a pooled one: a pool exhausted by the app must not starve the catalog.
-        this.catalog = new PgFunctionCatalog(name, () -> connectDirectly(config, primary.host()), housekeeper);
+        this.catalog = new PgFunctionCatalog(name, () -> connectDirectly(config, this.primary.host()), housekeeper);
         ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
                 config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
         this.router = new Router(config, cache, catalog);
         this.defaultQuorum = config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
                 ? config.get(ReplicantOptions.QUORUM_W) : 0;
-        this.monitor = new ReplicaMonitor(name, primary, this.replicas, host -> connectForHealthCheck(config, host),
-                config, registry);
+        this.monitor = new ReplicaMonitor(name, backends, new ClusterTopology(),
+                host -> connectForHealthCheck(config, host), config, registry);
     }
 
     /**
@@ -199,12 +206,12 @@ public final class Cluster implements AutoCloseable {
         return pools.get(backend);
     }
 
-    /** A physical connection to {@code backend}; a replica that cannot give one is marked down. */
+    /** A physical connection to {@code backend}; a backend that cannot give one is marked down. */
     PhysicalConnection acquire(Backend backend) throws SQLException {
         try {
             return new PhysicalConnection(backend, pool(backend).getConnection());
         } catch (SQLException e) {
-            if (!backend.isPrimary()) {
+            if (!"28P01".equals(e.getSQLState()) && !"28000".equals(e.getSQLState())) {
                 monitor.markDown(backend, "no connection: " + e.getMessage());
             }
             // Hikari's timeout carries the server's SQLSTATE (08001, 28P01, 3D000, …) when it has one.
@@ -241,6 +248,55 @@ public final class Cluster implements AutoCloseable {
 
     public Backend primary() {
         return primary;
+    }
+
+    /** Every configured host, primary first as configured (roles change on failover). */
+    public List<Backend> backends() {
+        return backends;
+    }
+
+    /** Null when writes can go to the primary now; else why not (it is down, or a split brain blocks writes). */
+    String primaryProblem() {
+        String block = writeBlock;
+        if (block != null) {
+            return block;
+        }
+        Backend p = primary;
+        return p.isAvailable() ? null : "the primary " + p.name() + " is down (" + p.reason() + ") and no other "
+                + "configured host accepts writes";
+    }
+
+    /** Applies the monitor's failover decisions. */
+    private final class ClusterTopology implements Topology {
+        @Override
+        public Backend primary() {
+            return primary;
+        }
+
+        @Override
+        public void switchPrimary(Backend newPrimary) {
+            List<Backend> others = new ArrayList<>();
+            for (Backend b : backends) {
+                b.setRole(b == newPrimary ? Backend.Role.PRIMARY : Backend.Role.REPLICA);
+                if (b != newPrimary) {
+                    others.add(b);
+                }
+            }
+            replicas = List.copyOf(others);
+            primary = newPrimary;
+            synchronized (Cluster.this) {
+                if (quorum != null) { // its replica set changed
+                    quorum.close();
+                    quorum = null;
+                }
+            }
+            catalog.refreshSoon();
+        }
+
+        @Override
+        public void blockWrites(String why) {
+            writeBlock = why;
+        }
     }
 
     public List<Backend> replicas() {

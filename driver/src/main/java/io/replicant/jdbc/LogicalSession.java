@@ -37,6 +37,7 @@ import io.replicant.router.SessionView;
 final class LogicalSession implements SessionView {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalSession.class);
     private static final long WAIT_POLL_MILLIS = 5;
+    private static final long PRIMARY_POLL_MILLIS = 10;
     private static final long NONE_OWED = Long.MIN_VALUE;
 
     private final Cluster cluster;
@@ -107,6 +108,10 @@ final class LogicalSession implements SessionView {
     /** Routes a statement and returns the physical connection, up to date with the session, to run it on. */
     PhysicalConnection route(Classification c) throws SQLException {
         RouteDecision decision = decide(c);
+        if (decision.backend().isPrimary() && txBackend == null && cluster.primaryProblem() != null) {
+            awaitPrimary();
+            decision = decide(c);
+        }
         forcedNext = null;
         PhysicalConnection pc;
         try {
@@ -156,6 +161,58 @@ final class LogicalSession implements SessionView {
             throw new SQLException(decision.detail(), decision.refusal());
         }
         return decision;
+    }
+
+    /** The primary is down or writes are blocked: waits up to {@code failover.detect_timeout} for the monitor to fix it. */
+    private void awaitPrimary() throws SQLException {
+        Duration limit = cluster.config().get(ReplicantOptions.FAILOVER_DETECT_TIMEOUT);
+        long deadline = System.nanoTime() + limit.toNanos();
+        String problem;
+        while ((problem = cluster.primaryProblem()) != null && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(PRIMARY_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (problem != null) {
+            cluster.metrics().failed(SqlState.CONNECTION_UNABLE_TO_CONNECT.code());
+            throw Errors.of(SqlState.CONNECTION_UNABLE_TO_CONNECT,
+                    problem + " (waited failover.detect_timeout " + limit.toMillis() + " ms)");
+        }
+    }
+
+    /**
+     * What the app is told when {@code e} ended a statement: a lost connection during a write or a transaction
+     * becomes 08006 saying what happened to the work; anything else is the server's own error.
+     *
+     * @param inTransaction whether the statement ran inside a transaction (before it failed)
+     */
+    SQLException describeFailure(Classification c, PhysicalConnection pc, boolean inTransaction, SQLException e) {
+        if (!Errors.isFatal(e) || !pc.backend.isPrimary() && !inTransaction) {
+            return e;
+        }
+        String where = "the connection to " + pc.backend + " was lost";
+        if (c.kind() == StatementKind.COMMIT) {
+            return Errors.of(SqlState.CONNECTION_FAILURE, where + " during COMMIT: the outcome of the transaction is "
+                    + "unknown; check before retrying it", e);
+        }
+        if (inTransaction) {
+            return Errors.of(SqlState.CONNECTION_FAILURE, where + " inside a transaction: the server rolls it back, "
+                    + "nothing of it was committed; retry the whole transaction", e);
+        }
+        if (mayWrite(c)) {
+            return Errors.of(SqlState.CONNECTION_FAILURE, where + " while a write ran in autocommit mode: the outcome "
+                    + "of its commit is unknown; check before retrying it", e);
+        }
+        return e;
+    }
+
+    /** A read in autocommit mode that lost its connection may run once more elsewhere: it changed nothing. */
+    boolean retriable(Classification c, SQLException e) {
+        return Errors.isFatal(e) && autoCommit && txBackend == null && !mayWrite(c)
+                && c.kind() != StatementKind.COMMIT && c.effects().isEmpty();
     }
 
     /** Every replica lags ({@code lag.fallback: wait}): polls for one to catch up until {@code max_wait}, then decides without waiting. */

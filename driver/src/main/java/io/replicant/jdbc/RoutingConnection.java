@@ -72,6 +72,19 @@ public final class RoutingConnection implements ReplicantConnection {
         session.failed(c, pc, e);
     }
 
+    SQLException describeFailure(Classification c, PhysicalConnection pc, boolean inTransaction, SQLException e) {
+        return session.describeFailure(c, pc, inTransaction, e);
+    }
+
+    /** Whether a statement about to run on {@code pc} runs inside a transaction (autocommit off, or SQL BEGIN). */
+    boolean inTransaction(PhysicalConnection pc) {
+        return !session.autoCommit || pc.inTransaction();
+    }
+
+    boolean retriable(Classification c, SQLException e) {
+        return session.retriable(c, e);
+    }
+
     /** After a statement's outcome is recorded: if it committed writes, waits for the quorum. */
     void settle(PhysicalConnection pc) throws SQLException {
         session.settle(pc);

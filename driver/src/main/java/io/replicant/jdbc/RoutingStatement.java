@@ -28,6 +28,7 @@ class RoutingStatement implements Statement {
     private final List<PhysicalConnection> physicalOwners = new ArrayList<>(2);
     private final List<Statement> physicals = new ArrayList<>(2);
     volatile Statement current;
+    private boolean failedInTransaction;
     private Statement batch;
     private PhysicalConnection batchConnection;
     private final List<Classification> batchClassifications = new ArrayList<>();
@@ -52,7 +53,15 @@ class RoutingStatement implements Statement {
     final <T> T run(Classification c, Call<Statement, T> call) throws SQLException {
         checkOpen();
         PhysicalConnection pc = connection.route(c);
-        return runOn(c, pc, call);
+        try {
+            return runOn(c, pc, call);
+        } catch (SQLException e) {
+            if (failedInTransaction || !connection.retriable(c, e)) {
+                throw e;
+            }
+            // a read lost its connection (the backend is now marked down): once more, wherever it goes now
+            return runOn(c, connection.route(c), call);
+        }
     }
 
     final <T> T runOn(Classification c, PhysicalConnection pc, Call<Statement, T> call) throws SQLException {
@@ -60,11 +69,13 @@ class RoutingStatement implements Statement {
         current = s;
         pc.backend.beginStatement();
         T result;
+        boolean inTransaction = connection.inTransaction(pc);
         try {
             result = call.apply(s);
         } catch (SQLException e) {
+            failedInTransaction = inTransaction;
             connection.failed(c, pc, e);
-            throw e;
+            throw connection.describeFailure(c, pc, inTransaction, e);
         } finally {
             pc.backend.endStatement();
         }
@@ -275,7 +286,7 @@ class RoutingStatement implements Statement {
             result = call.apply(s);
         } catch (SQLException e) {
             connection.failed(cs.get(0), pc, e);
-            throw e;
+            throw connection.describeFailure(cs.get(0), pc, true, e);
         } finally {
             pc.backend.endStatement();
         }

@@ -15,7 +15,7 @@ public final class Backend {
     }
 
     private final HostSpec host;
-    private final Role role;
+    private volatile Role role;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean available = true;
     private volatile boolean lagging;
@@ -44,6 +44,11 @@ public final class Backend {
 
     public boolean isPrimary() {
         return role == Role.PRIMARY;
+    }
+
+    /** Failover: the monitor found that this host took over writes, or lost them. */
+    public void setRole(Role role) {
+        this.role = role;
     }
 
     public int weight() {
