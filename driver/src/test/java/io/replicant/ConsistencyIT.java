@@ -245,4 +245,51 @@ class ConsistencyIT {
         }
         cluster.awaitReplay();
     }
+
+    private static int pidOf(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    private void terminate(String address, int pid) {
+        PgNode node = cluster.nodes().stream().filter(n -> n.address().equals(address)).findFirst().orElseThrow();
+        assertEquals("t", node.query("SELECT pg_terminate_backend(" + pid + ")"));
+    }
+
+    @Test
+    void aReadThatLosesItsConnectionRunsAgainElsewhereButAWriteDoesNot() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, "load_balance=round_robin")) {
+            ds.setMeterRegistry(registry);
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+                int firstPid = pidOf(c);
+                String first = rc.lastRoute().backend();
+                pidOf(c);
+                String second = rc.lastRoute().backend();
+                assertFalse(first.equals(second));
+                terminate(first, firstPid); // the next read goes to `first`, whose server session is gone
+                try (ResultSet rs = s.executeQuery("SELECT count(*) FROM cs_counter")) {
+                    assertTrue(rs.next(), "the read succeeded after one retry");
+                }
+                assertEquals(second, rc.lastRoute().backend(), "retried on the other replica");
+                assertEquals(1.0, registry.get("replicant.errors").tag("sqlstate_class", "57").counter().count());
+
+                int primaryPid;
+                try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ SELECT pg_backend_pid()")) {
+                    rs.next();
+                    primaryPid = rs.getInt(1);
+                }
+                terminate(cluster.primary().address(), primaryPid);
+                SQLException e = assertThrows(SQLException.class,
+                        () -> s.executeUpdate("UPDATE cs_counter SET v = v WHERE id = 1"));
+                assertEquals("08006", e.getSQLState(), "a write is never retried silently");
+                assertTrue(e.getMessage().contains("the outcome of its commit is unknown"), e.getMessage());
+                assertEquals(1, s.executeUpdate("UPDATE cs_counter SET v = v WHERE id = 1"),
+                        "the next write gets a new connection (after the primary passes its health checks)");
+            }
+        }
+    }
 }

@@ -37,6 +37,7 @@ class QuorumIT {
     void setUp(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
         ClusterFixture.setUp(cluster, "CREATE TABLE IF NOT EXISTS qr_rows (id bigint PRIMARY KEY, note text)");
+        cluster.primary().query("GRANT pg_read_all_stats TO " + LocalPostgresCluster.APP_USER);
     }
 
     private static Connection replica(PgNode node) throws SQLException {
@@ -151,6 +152,18 @@ class QuorumIT {
         } finally {
             stopped.start();
             cluster.awaitStreaming();
+        }
+    }
+
+    @Test
+    void syncModeNeedsToSeeStandbyPositions() throws Exception {
+        cluster.primary().query("REVOKE pg_read_all_stats FROM " + LocalPostgresCluster.APP_USER);
+        try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, "replication.mode=sync")) {
+            SQLException e = assertThrows(SQLException.class, ds::getConnection);
+            assertEquals("42501", e.getSQLState());
+            assertTrue(e.getMessage().contains("GRANT pg_read_all_stats TO app"), e.getMessage());
+        } finally {
+            cluster.primary().query("GRANT pg_read_all_stats TO " + LocalPostgresCluster.APP_USER);
         }
     }
 

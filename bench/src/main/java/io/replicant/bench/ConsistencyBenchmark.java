@@ -43,6 +43,7 @@ final class ConsistencyBenchmark {
     }
 
     void run() throws SQLException {
+        cluster.primary().query("GRANT pg_read_all_stats TO " + LocalPostgresCluster.APP_USER); // for quorum waits
         String[] modes = {"eventual", "session", "strong"};
         double[][] loops = new double[modes.length][rounds];
         long[][] stale = new long[modes.length][rounds];

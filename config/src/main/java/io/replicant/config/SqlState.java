@@ -21,6 +21,8 @@ public enum SqlState {
     NO_ACTIVE_SQL_TRANSACTION("25P01"),
     /** A query-string method was called on a PreparedStatement, as pgjdbc reports it. */
     WRONG_OBJECT_TYPE("42809"),
+    /** The configured user lacks a privilege a configured feature needs. */
+    INSUFFICIENT_PRIVILEGE("42501"),
     /** Authentication failed (passed through from the server, listed for completeness). */
     INVALID_PASSWORD("28P01"),
     /** The logical connection or statement is closed. */

@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
@@ -55,6 +56,8 @@ public final class ReplicaMonitor implements AutoCloseable {
     private final ScheduledExecutorService executor;
     private final AtomicBoolean tickQueued = new AtomicBoolean();
     private volatile Sample latestPrimary;
+    private final MeterRegistry registry;
+    private final List<Meter> gauges = new ArrayList<>();
 
     private record Sample(long sentNanos, long position) {
     }
@@ -71,6 +74,7 @@ public final class ReplicaMonitor implements AutoCloseable {
         }
         this.topology = topology;
         this.connector = connector;
+        this.registry = registry;
         this.failover = new FailoverCoordinator(cluster, topology, this::promote,
                 config.get(ReplicantOptions.FAILOVER_PROMOTE), config.get(ReplicantOptions.FAILOVER_GRACE),
                 config.get(ReplicantOptions.FAILOVER_SPLIT_BRAIN).equals("highest_timeline"), registry);
@@ -90,19 +94,19 @@ public final class ReplicaMonitor implements AutoCloseable {
     }
 
     private void registerGauges(MeterRegistry registry, Backend b) {
-        Gauge.builder("replicant.backend.lag.bytes", b, Backend::lagBytes).tag("cluster", cluster)
+        gauges.add(Gauge.builder("replicant.backend.lag.bytes", b, Backend::lagBytes).tag("cluster", cluster)
                 .tag("backend", b.name()).description("Replay lag behind the primary's WAL position").baseUnit("bytes")
-                .register(registry);
-        Gauge.builder("replicant.backend.lag.seconds", b, x -> x.lagMillis() / 1000.0).tag("cluster", cluster)
+                .register(registry));
+        gauges.add(Gauge.builder("replicant.backend.lag.seconds", b, x -> x.lagMillis() / 1000.0).tag("cluster", cluster)
                 .tag("backend", b.name()).description("Time since the primary wrote what the replica has not replayed")
-                .register(registry);
-        Gauge.builder("replicant.backend.up", b, x -> x.isAvailable() ? 1 : 0).tag("cluster", cluster)
-                .tag("backend", b.name()).description("1 when health checks pass").register(registry);
-        Gauge.builder("replicant.backend.eligible", b, x -> x.isEligible() ? 1 : 0).tag("cluster", cluster)
+                .register(registry));
+        gauges.add(Gauge.builder("replicant.backend.up", b, x -> x.isAvailable() ? 1 : 0).tag("cluster", cluster)
+                .tag("backend", b.name()).description("1 when health checks pass").register(registry));
+        gauges.add(Gauge.builder("replicant.backend.eligible", b, x -> x.isEligible() ? 1 : 0).tag("cluster", cluster)
                 .tag("backend", b.name()).description("1 when the backend may serve reads (up and within lag limits)")
-                .register(registry);
-        Gauge.builder("replicant.backend.lagging", b, x -> x.isLagging() ? 1 : 0).tag("cluster", cluster)
-                .tag("backend", b.name()).description("1 when excluded from reads for lag").register(registry);
+                .register(registry));
+        gauges.add(Gauge.builder("replicant.backend.lagging", b, x -> x.isLagging() ? 1 : 0).tag("cluster", cluster)
+                .tag("backend", b.name()).description("1 when excluded from reads for lag").register(registry));
     }
 
     /** Runs one round now (so routing starts with real positions), then one every {@code monitor.interval}. */
@@ -297,6 +301,7 @@ public final class ReplicaMonitor implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         probes.forEach(ReplicaMonitor::closeQuietly);
+        gauges.forEach(registry::remove); // a closed cluster's backends must not keep reporting
     }
 
     /** What the monitor keeps per backend between rounds. */

@@ -24,7 +24,6 @@ import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
-import io.replicant.health.QuorumWaiter;
 import io.replicant.health.ReplicaMonitor;
 import io.replicant.health.Topology;
 import io.replicant.router.Backend;
@@ -51,7 +50,6 @@ public final class Cluster implements AutoCloseable {
     private final RoutingMetrics metrics;
     private final ScheduledExecutorService housekeeper;
     private final ReplicaMonitor monitor;
-    private QuorumWaiter quorum;
     private final int defaultQuorum;
     /** When a connection of this cluster last ran something on the primary ({@code token} consistency). */
     private volatile long lastCommitNanos = System.nanoTime();
@@ -104,6 +102,9 @@ public final class Cluster implements AutoCloseable {
         }
         Cluster cluster = new Cluster(config, primary, replicas, registry);
         try (Connection check = connectDirectly(config, primaryHost)) {
+            if (cluster.defaultQuorum > 0) {
+                checkCanSeeStandbyPositions(check);
+            }
             cluster.catalog.load(check);
         }
         cluster.pools.put(primary, cluster.newPool(primary));
@@ -115,6 +116,19 @@ public final class Cluster implements AutoCloseable {
         LOG.info("[{}] opened: primary {}, replicas {}, options {}", cluster.name, primary.name(),
                 replicas.stream().map(Backend::name).toList(), config.options().describe());
         return cluster;
+    }
+
+    /** Quorum waits read standby positions from pg_stat_replication, which only privileged roles see. */
+    private static void checkCanSeeStandbyPositions(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_has_role(current_user, "
+                + "'pg_read_all_stats', 'MEMBER') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                throw Errors.of(SqlState.INSUFFICIENT_PRIVILEGE, "replication.mode: sync needs the configured user "
+                        + "to see standby positions in pg_stat_replication: GRANT pg_read_all_stats TO "
+                        + c.getMetaData().getUserName() + " on the primary");
+            }
+        }
     }
 
     private static HostSpec discoverPrimary(ReplicantConfig config) throws SQLException {
@@ -284,12 +298,6 @@ public final class Cluster implements AutoCloseable {
             }
             replicas = List.copyOf(others);
             primary = newPrimary;
-            synchronized (Cluster.this) {
-                if (quorum != null) { // its replica set changed
-                    quorum.close();
-                    quorum = null;
-                }
-            }
             catalog.refreshSoon();
         }
 
@@ -325,15 +333,6 @@ public final class Cluster implements AutoCloseable {
         return defaultQuorum;
     }
 
-    /** The quorum waiter, started on first use (sync mode, or a per-transaction quorum in async mode). */
-    synchronized QuorumWaiter quorum() {
-        if (quorum == null) {
-            quorum = new QuorumWaiter(name, replicas, host -> connectForHealthCheck(config, host),
-                    config.get(ReplicantOptions.QUORUM_ACK));
-        }
-        return quorum;
-    }
-
     public ReplicaMonitor monitor() {
         return monitor;
     }
@@ -341,11 +340,6 @@ public final class Cluster implements AutoCloseable {
     @Override
     public void close() {
         monitor.close();
-        synchronized (this) {
-            if (quorum != null) {
-                quorum.close();
-            }
-        }
         housekeeper.shutdownNow();
         pools.values().forEach(HikariDataSource::close);
         LOG.info("[{}] closed", name);

@@ -18,6 +18,7 @@ import io.replicant.Route;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.config.StatementKind;
+import io.replicant.health.QuorumWait;
 import io.replicant.health.WalPosition;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
@@ -27,6 +28,7 @@ import io.replicant.router.Reason;
 import io.replicant.router.RouteDecision;
 import io.replicant.router.SessionEffect;
 import io.replicant.router.SessionView;
+import io.replicant.router.Verdict;
 
 /**
  * The routing half of a logical connection: the physical connections it holds (at most one per backend,
@@ -38,6 +40,8 @@ final class LogicalSession implements SessionView {
     private static final Logger LOG = LoggerFactory.getLogger(LogicalSession.class);
     private static final long WAIT_POLL_MILLIS = 5;
     private static final long PRIMARY_POLL_MILLIS = 10;
+    /** How long a read checks a replica's replay position back to back before sleeping between checks. */
+    private static final long REPLAY_SPIN_NANOS = 2_000_000;
     private static final long NONE_OWED = Long.MIN_VALUE;
 
     private final Cluster cluster;
@@ -119,6 +123,9 @@ final class LogicalSession implements SessionView {
         } catch (ReplicaUnusableException e) {
             decision = decide(c); // the replica is now unavailable or the session pinned: decide again
             pc = prepare(decision.backend());
+        }
+        if (pc.backend.isPrimary()) {
+            prepareQuorum(c, pc);
         }
         used(pc, decision);
         if (LOG.isDebugEnabled()) {
@@ -289,10 +296,13 @@ final class LogicalSession implements SessionView {
                     cluster.metrics().consistencyWait(System.nanoTime() - start, true);
                     return RouteDecision.to(replica, decision.reason(), decision.detail());
                 }
-                if (System.nanoTime() - deadline >= 0) {
+                long now = System.nanoTime();
+                if (now - deadline >= 0) {
                     break;
                 }
-                Thread.sleep(1);
+                if (now - start > REPLAY_SPIN_NANOS) {
+                    Thread.sleep(1); // replicas usually catch up within the spin; past it, stop costing round trips
+                }
             }
         } catch (ReplicaUnusableException e) {
             // the replica is down: decide again without it
@@ -379,33 +389,55 @@ final class LogicalSession implements SessionView {
         if (w == 0) {
             return;
         }
-        pc.setAutoCommit(true); // the position query must not open a transaction
-        long lsn = WalPosition.committed(pc.connection);
-        positionLsn = Math.max(positionLsn, lsn);
-        long timeout = cluster.config().get(ReplicantOptions.QUORUM_TIMEOUT).toNanos();
+        pc.setAutoCommit(true); // the wait must not open a transaction
         long start = System.nanoTime();
-        int acknowledged;
+        long[] result;
         try {
-            acknowledged = w > cluster.replicas().size() ? 0 : cluster.quorum().await(lsn, w, timeout);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            acknowledged = 0;
+            result = pc.awaitQuorum(w, cluster.config().get(ReplicantOptions.QUORUM_TIMEOUT), ackReplay());
+        } catch (SQLException e) {
+            if (Errors.isFatal(e)) {
+                discard(pc, e);
+            }
+            throw Errors.of(SqlState.CONNECTION_FAILURE, "committed on the primary " + pc.backend + ", but waiting for "
+                    + w + " replicas to confirm failed (" + e.getMessage() + "): whether they have it is unknown; "
+                    + "do not retry the transaction", e);
         }
         long waited = System.nanoTime() - start;
-        cluster.metrics().quorumWait(waited, acknowledged >= w);
-        if (acknowledged >= w) {
+        positionLsn = Math.max(positionLsn, result[0]);
+        boolean reached = result[1] >= w;
+        cluster.metrics().quorumWait(waited, reached);
+        if (reached) {
             return;
         }
-        QuorumTimeoutException e = new QuorumTimeoutException(lsn, acknowledged, w, Duration.ofNanos(waited));
-        LOG.warn("[{}] {}", cluster.name(), e.getMessage());
+        QuorumTimeoutException timeout = new QuorumTimeoutException(result[0], (int) result[1], w,
+                Duration.ofNanos(waited));
+        LOG.warn("[{}] {}", cluster.name(), timeout.getMessage());
         if (cluster.config().get(ReplicantOptions.QUORUM_ON_TIMEOUT).equals("error")) {
-            throw e;
+            throw timeout;
         }
-        SQLWarning warning = new SQLWarning(e.getMessage(), "01000", e);
+        SQLWarning warning = new SQLWarning(timeout.getMessage(), "01000", timeout);
         if (warnings == null) {
             warnings = warning;
         } else {
             warnings.setNextWarning(warning);
+        }
+    }
+
+    private boolean ackReplay() {
+        return cluster.config().get(ReplicantOptions.QUORUM_ACK).equals("replay");
+    }
+
+    /**
+     * Before a statement that may end in a quorum commit runs on the primary: asks for immediate apply feedback
+     * from standbys on that connection (see {@link QuorumWait}).
+     */
+    private void prepareQuorum(Classification c, PhysicalConnection pc) throws SQLException {
+        boolean wanted = cluster.defaultQuorum() > 0 || quorumOverride != null && quorumOverride > 0
+                || c.hints().quorum() != null && c.hints().quorum() > 0;
+        if (wanted && !pc.applyFeedback && ackReplay()) {
+            pc.execute(QuorumWait.APPLY_FEEDBACK);
+            pc.applyFeedback = true;
+            pc.dirty = true;
         }
     }
 
@@ -449,6 +481,7 @@ final class LogicalSession implements SessionView {
                 pc.setAutoCommit(true);
                 pc.execute(catchUp);
                 state.markSynced(pc);
+                pc.applyFeedback = false; // the session's own settings may have changed synchronous_commit
             } catch (SQLException e) {
                 if (Errors.isFatal(e) || backend.isPrimary()) {
                     discard(pc, e);
@@ -499,6 +532,9 @@ final class LogicalSession implements SessionView {
     /** After a statement succeeded on {@code pc}. */
     void completed(Classification c, PhysicalConnection pc) {
         ranOn(pc.backend);
+        if (c.verdict() == Verdict.SESSION) {
+            pc.applyFeedback = false; // a SET may have changed synchronous_commit
+        }
         if (pc.backend.isPrimary()) {
             if (c.kind() == StatementKind.ROLLBACK) {
                 wrotePending = false;

@@ -1,13 +1,18 @@
 package io.replicant.jdbc;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
+import io.replicant.health.QuorumWait;
 import io.replicant.router.Backend;
+import io.replicant.router.Lsn;
 
 /**
  * One pooled pgjdbc connection held by a logical connection, with what has been applied to it: which
@@ -23,6 +28,9 @@ final class PhysicalConnection {
     int appliedCount;
     /** Session state was changed here (SET, temp table, LISTEN, advisory lock, …): reset before returning it. */
     boolean dirty;
+    /** {@code synchronous_commit = remote_apply} is set here, so standbys report applying this session's commits at once. */
+    boolean applyFeedback;
+    private PreparedStatement quorumWait;
     private Boolean autoCommit;
     private Boolean readOnly;
     private Integer isolation;
@@ -67,6 +75,36 @@ final class PhysicalConnection {
     void execute(String sql) throws SQLException {
         try (Statement s = connection.createStatement()) {
             s.execute(sql);
+        }
+    }
+
+    /**
+     * Waits for {@code w} standbys to have this session's last commit (see {@link QuorumWait}).
+     *
+     * @return {commit position, standbys that acknowledged it}: fewer than {@code w} when the timeout passed
+     */
+    long[] awaitQuorum(int w, Duration timeout, boolean replay) throws SQLException {
+        if (quorumWait == null) {
+            execute(QuorumWait.createFunction(replay));
+            quorumWait = connection.prepareStatement(QuorumWait.CALL);
+            dirty = true; // DISCARD TEMP on release drops the function
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String target = null;
+        while (true) {
+            quorumWait.setInt(1, w);
+            quorumWait.setInt(2, QuorumWait.SPIN_MICROS);
+            quorumWait.setString(3, target);
+            String[] answer;
+            try (ResultSet rs = quorumWait.executeQuery()) {
+                rs.next();
+                answer = rs.getString(1).split(" ");
+            }
+            target = answer[0];
+            int acknowledged = Integer.parseInt(answer[1]);
+            if (acknowledged >= w || System.nanoTime() - deadline >= 0) {
+                return new long[] {Lsn.parse(target), acknowledged};
+            }
         }
     }
 

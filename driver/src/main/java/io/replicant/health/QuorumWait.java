@@ -1,0 +1,43 @@
+package io.replicant.health;
+
+/**
+ * The quorum wait of one commit, on the primary session that committed: a function in the session's temporary
+ * schema (compiled once per connection, called through a prepared statement) takes the commit's WAL position
+ * and checks {@code pg_stat_get_wal_senders()} (physical standbys only) in a tight loop for a short while,
+ * returning the position and how many standbys have replayed (or flushed) it. The caller calls again, with
+ * the same position, until enough have or its timeout passes: the round trips between calls give the CPU back
+ * to the standbys, which matters when they share cores with the primary.
+ * Replay positions there are current only because Replicant's primary sessions commit with
+ * {@code synchronous_commit = remote_apply}, which asks standbys to report each applied commit at once (with
+ * no {@code synchronous_standby_names} the commit itself does not wait).
+ */
+public final class QuorumWait {
+    public static final String APPLY_FEEDBACK = "SET synchronous_commit = remote_apply";
+    /** How long one call checks in a loop before returning to the caller. */
+    public static final int SPIN_MICROS = 300;
+
+    private QuorumWait() {
+    }
+
+    /** Creates (or replaces) the function; {@code replay} false counts flushed positions instead. */
+    public static String createFunction(boolean replay) {
+        String column = replay ? "replay_lsn" : "flush_lsn";
+        return "CREATE OR REPLACE FUNCTION pg_temp.replicant_quorum_wait(w int, spin_us int, target pg_lsn)"
+                + " RETURNS text LANGUAGE plpgsql AS $replicant$ DECLARE"
+                + " logical int[] := ARRAY(SELECT active_pid FROM pg_replication_slots"
+                + " WHERE slot_type = 'logical' AND active_pid IS NOT NULL);"
+                + " spin_until timestamptz := clock_timestamp() + spin_us * interval '1 microsecond';"
+                + " acked int;"
+                + " BEGIN"
+                + " IF target IS NULL THEN target := CASE WHEN current_setting('synchronous_commit') = 'off'"
+                + " THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END; END IF;"
+                + " LOOP"
+                + " SELECT count(*) INTO acked FROM pg_stat_get_wal_senders() s WHERE s.state = 'streaming'"
+                + " AND s." + column + " >= target AND NOT (s.pid = ANY (logical));"
+                + " IF acked >= w OR clock_timestamp() >= spin_until THEN RETURN target || ' ' || acked; END IF;"
+                + " END LOOP; END $replicant$";
+    }
+
+    /** Parameters: W, {@link #SPIN_MICROS}, the position from the previous call (null the first time). */
+    public static final String CALL = "SELECT pg_temp.replicant_quorum_wait(?, ?, ?::pg_lsn)";
+}
