@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.util.Properties;
 
 import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PgNode;
 
 /** Shared helpers for the driver's integration tests. */
 final class ClusterFixture {
@@ -26,10 +27,15 @@ final class ClusterFixture {
 
     /** A direct pgjdbc connection to the primary's app database as the app user. */
     static Connection direct(LocalPostgresCluster cluster) throws SQLException {
+        return direct(cluster.primary());
+    }
+
+    /** A direct pgjdbc connection to one server's app database as the app user. */
+    static Connection direct(PgNode node) throws SQLException {
         Properties p = new Properties();
         p.setProperty("user", LocalPostgresCluster.APP_USER);
         p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
-        return DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE), p);
+        return DriverManager.getConnection(node.jdbcUrl(LocalPostgresCluster.APP_DATABASE), p);
     }
 
     /** Runs setup SQL directly on the primary, then waits until the replicas have it. */

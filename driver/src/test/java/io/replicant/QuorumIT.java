@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,7 +14,6 @@ import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,13 +38,6 @@ class QuorumIT {
         cluster.primary().query("GRANT pg_read_all_stats TO " + LocalPostgresCluster.APP_USER);
     }
 
-    private static Connection replica(PgNode node) throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", LocalPostgresCluster.APP_USER);
-        p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
-        return DriverManager.getConnection(node.jdbcUrl(LocalPostgresCluster.APP_DATABASE), p);
-    }
-
     private static boolean has(PreparedStatement lookup, long id) throws SQLException {
         lookup.setLong(1, id);
         try (ResultSet rs = lookup.executeQuery()) {
@@ -61,7 +52,7 @@ class QuorumIT {
         try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, "replication.mode=sync&quorum.w=2")) {
             ds.setMeterRegistry(registry);
             for (PgNode node : cluster.replicas()) {
-                direct.add(replica(node));
+                direct.add(ClusterFixture.direct(node));
             }
             List<PreparedStatement> lookups = new ArrayList<>();
             for (Connection c : direct) {
@@ -96,14 +87,22 @@ class QuorumIT {
                 }
                 c.setAutoCommit(true);
             }
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+                s.addBatch("INSERT INTO qr_rows VALUES (1002, 'batch')");
+                s.addBatch("INSERT INTO qr_rows VALUES (1003, 'batch')");
+                s.executeBatch();
+                for (PreparedStatement lookup : lookups) {
+                    assertTrue(has(lookup, 1003), "a batch waits for the quorum too");
+                }
+            }
             assertEquals(0, missing, "rows missing on a replica right after their commit returned");
             long waits = registry.get("replicant.quorum.wait").tag("outcome", "ok").timer().count();
-            assertEquals(1001, waits, "one quorum wait per committed write");
+            assertEquals(1002, waits, "one quorum wait per committed write");
             try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
                 s.executeQuery("SELECT count(*) FROM qr_rows").close();
                 s.execute("SET application_name = 'no-wait'");
             }
-            assertEquals(1001, registry.get("replicant.quorum.wait").tag("outcome", "ok").timer().count(),
+            assertEquals(1002, registry.get("replicant.quorum.wait").tag("outcome", "ok").timer().count(),
                     "reads and SET do not wait for a quorum");
         } finally {
             for (Connection c : direct) {

@@ -184,6 +184,21 @@ public final class ReplicantOptions {
                     + "does; `highest_timeline` sends them to the host on the highest timeline (the latest promoted). "
                     + "Either way it is logged as an error and counted in `replicant.split_brain`.");
 
+    public static final Option<String> PROXY_LISTEN = define("proxy.listen", ValueType.text(), "127.0.0.1:6432",
+            Group.ESSENTIALS, false,
+            "Address and port the proxy accepts PostgreSQL clients on. Loopback by default: a sidecar serves its own "
+                    + "host; listen on another address only behind a firewall.");
+
+    public static final Option<String> PROXY_AUTH = define("proxy.auth", ValueType.oneOf("scram-sha-256", "trust"),
+            "scram-sha-256", Group.FREQUENTLY_USED, false,
+            "How the proxy authenticates clients: `scram-sha-256` (the client must log in as `user` with `password`) "
+                    + "or `trust` (any client that can connect; only sensible on loopback).");
+
+    public static final Option<Long> PROXY_MAX_MESSAGE_SIZE = define("proxy.max_message_size",
+            ValueType.byteSize(1024, 1L << 30), 256L << 20, Group.RARELY_USED, false,
+            "Largest protocol message the proxy accepts from a client; a bigger one is answered with SQLSTATE 08P01 "
+                    + "and the connection closed.");
+
     private ReplicantOptions() {
     }
 

@@ -7,6 +7,8 @@ package io.replicant.config;
 public enum SqlState {
     /** Malformed {@code jdbc:replicant:} URL, no reachable host, or a connection could not be made. */
     CONNECTION_UNABLE_TO_CONNECT("08001"),
+    /** A client broke the wire protocol (proxy). */
+    PROTOCOL_VIOLATION("08P01"),
     /** A physical connection failed while in use; the outcome of an in-flight commit is unknown. */
     CONNECTION_FAILURE("08006"),
     /** A JDBC feature Replicant does not support. */
@@ -23,6 +25,10 @@ public enum SqlState {
     WRONG_OBJECT_TYPE("42809"),
     /** The configured user lacks a privilege a configured feature needs. */
     INSUFFICIENT_PRIVILEGE("42501"),
+    /** The proxy does not serve this role (proxy). */
+    INVALID_AUTHORIZATION("28000"),
+    /** The proxy does not serve this database (proxy). */
+    INVALID_CATALOG_NAME("3D000"),
     /** Authentication failed (passed through from the server, listed for completeness). */
     INVALID_PASSWORD("28P01"),
     /** The logical connection or statement is closed. */

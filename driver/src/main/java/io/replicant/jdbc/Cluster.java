@@ -248,7 +248,7 @@ public final class Cluster implements AutoCloseable {
         return new RoutingConnection(this);
     }
 
-    Router router() {
+    public Router router() {
         return router;
     }
 
@@ -256,7 +256,7 @@ public final class Cluster implements AutoCloseable {
         return catalog;
     }
 
-    RoutingMetrics metrics() {
+    public RoutingMetrics metrics() {
         return metrics;
     }
 

@@ -140,6 +140,7 @@ final class LogicalSession implements SessionView {
             return route(c);
         }
         PhysicalConnection pc = prepare(cluster.primary());
+        prepareQuorum(c, pc);
         used(pc, RouteDecision.to(cluster.primary(), Reason.WRITE, "batch"));
         return pc;
     }

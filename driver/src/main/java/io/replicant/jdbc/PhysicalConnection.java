@@ -93,7 +93,7 @@ final class PhysicalConnection {
         String target = null;
         while (true) {
             quorumWait.setInt(1, w);
-            quorumWait.setInt(2, QuorumWait.SPIN_MICROS);
+            quorumWait.setInt(2, target == null ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS);
             quorumWait.setString(3, target);
             String[] answer;
             try (ResultSet rs = quorumWait.executeQuery()) {

@@ -25,7 +25,7 @@ import io.replicant.router.Reason;
  * <li>{@code replicant.quorum.wait{outcome}}: time commits waited for their quorum, {@code outcome=ok|timeout}</li>
  * </ul>
  */
-final class RoutingMetrics implements ClassificationCache.CacheListener {
+public final class RoutingMetrics implements ClassificationCache.CacheListener {
     private final MeterRegistry registry;
     private final String cluster;
     private final ConcurrentMap<String, Counter> counters = new ConcurrentHashMap<>();
@@ -67,7 +67,7 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
                 .register(registry);
     }
 
-    void routed(Backend backend, Reason reason) {
+    public void routed(Backend backend, Reason reason) {
         int target = backend.isPrimary() ? 0 : 1;
         Counter counter = statements[target][reason.ordinal()];
         if (counter == null) {
@@ -78,7 +78,7 @@ final class RoutingMetrics implements ClassificationCache.CacheListener {
         counter.increment();
     }
 
-    void pinned(String reason) {
+    public void pinned(String reason) {
         counter("replicant.pins", "reason", reason, null, null).increment();
     }
 

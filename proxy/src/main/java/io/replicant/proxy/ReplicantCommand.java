@@ -1,0 +1,69 @@
+package io.replicant.proxy;
+
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.ConfigBuilder;
+import io.replicant.config.ConfigException;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.YamlConfigLoader;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code replicant} command line: {@code replicant proxy --config replicant.yaml}. */
+@Command(name = "replicant", mixinStandardHelpOptions = true, version = "replicant 0.1.0",
+        description = "Read/write splitting and replication for PostgreSQL.",
+        subcommands = {ReplicantCommand.Proxy.class})
+public final class ReplicantCommand {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new ReplicantCommand()).execute(args));
+    }
+
+    @Command(name = "proxy", mixinStandardHelpOptions = true,
+            description = "Run the PostgreSQL wire-protocol proxy until interrupted.")
+    static final class Proxy implements Callable<Integer> {
+        @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
+                description = "YAML configuration (see README: YAML reference).")
+        Path config;
+
+        @Option(names = "--listen", paramLabel = "HOST:PORT",
+                description = "Overrides proxy.listen (default 127.0.0.1:6432).")
+        String listen;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            ReplicantConfig settings;
+            try {
+                ConfigBuilder builder = YamlConfigLoader.load(config);
+                if (listen != null) {
+                    builder.set(ReplicantOptions.PROXY_LISTEN.name(), listen, "--listen", false);
+                }
+                settings = builder.build();
+            } catch (ConfigException e) {
+                System.err.println("replicant: " + e.getMessage());
+                return 2;
+            }
+            ReplicantProxy proxy;
+            try {
+                proxy = ReplicantProxy.start(settings, new SimpleMeterRegistry());
+            } catch (SQLException e) {
+                System.err.println("replicant: " + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")");
+                return 1;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                proxy.close();
+                stopped.countDown();
+            }, "replicant-shutdown"));
+            System.out.println("replicant proxy listening on " + proxy.address());
+            stopped.await();
+            return 0;
+        }
+    }
+}

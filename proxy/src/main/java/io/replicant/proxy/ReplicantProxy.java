@@ -1,0 +1,119 @@
+package io.replicant.proxy;
+
+import java.net.InetSocketAddress;
+import java.sql.SQLException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.jdbc.Cluster;
+import io.replicant.proxy.protocol.FrontendDecoder;
+import io.replicant.proxy.session.ClientSession;
+
+/**
+ * The sidecar proxy: accepts PostgreSQL clients on {@code proxy.listen} and routes their statements with the
+ * same router, rules, hints and replica monitor as the JDBC driver. Start it from the command line
+ * ({@code replicant proxy --config replicant.yaml}) or in-process with {@link #start}.
+ */
+public final class ReplicantProxy implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicantProxy.class);
+
+    private final Cluster cluster;
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup workers;
+    private final Channel server;
+    private final ProxyContext context;
+
+    private ReplicantProxy(Cluster cluster, EventLoopGroup acceptor, EventLoopGroup workers, Channel server,
+            ProxyContext context) {
+        this.cluster = cluster;
+        this.acceptor = acceptor;
+        this.workers = workers;
+        this.server = server;
+        this.context = context;
+    }
+
+    /**
+     * Opens the cluster (checking the primary and the credentials) and starts listening.
+     *
+     * @throws SQLException if the cluster cannot be opened, or 22023 for a bad {@code proxy.listen}
+     */
+    public static ReplicantProxy start(ReplicantConfig config, MeterRegistry registry) throws SQLException {
+        InetSocketAddress listen = listenAddress(config.get(ReplicantOptions.PROXY_LISTEN));
+        Cluster cluster = Cluster.open(config, registry);
+        ProxyContext context = new ProxyContext(config, cluster, registry);
+        long maxMessage = config.get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
+        EventLoopGroup acceptor = new NioEventLoopGroup(1);
+        EventLoopGroup workers = new NioEventLoopGroup();
+        try {
+            Channel server = new ServerBootstrap().group(acceptor, workers).channel(NioServerSocketChannel.class)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast(new FrontendDecoder(maxMessage), new ClientSession(context));
+                        }
+                    }).bind(listen).sync().channel();
+            LOG.info("[proxy] listening on {} for cluster {}", server.localAddress(), cluster.name());
+            return new ReplicantProxy(cluster, acceptor, workers, server, context);
+        } catch (Exception e) {
+            acceptor.shutdownGracefully();
+            workers.shutdownGracefully();
+            cluster.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new SQLException("the proxy could not listen on " + listen + ": " + e.getMessage(),
+                    SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), e);
+        }
+    }
+
+    static InetSocketAddress listenAddress(String text) throws SQLException {
+        int colon = text.lastIndexOf(':');
+        try {
+            if (colon <= 0) {
+                throw new NumberFormatException();
+            }
+            String host = text.substring(0, colon).replace("[", "").replace("]", "");
+            int port = Integer.parseInt(text.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(host, port);
+        } catch (NumberFormatException e) {
+            throw new SQLException("proxy.listen: expected host:port like 127.0.0.1:6432, got '" + text + "'",
+                    SqlState.INVALID_PARAMETER_VALUE.code());
+        }
+    }
+
+    /** Where the proxy listens (the real port when {@code proxy.listen} asked for port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    public ProxyContext context() {
+        return context;
+    }
+
+    /** Stops accepting, closes every client session (rolling back their open transactions) and the cluster. */
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        workers.shutdownGracefully().syncUninterruptibly();
+        acceptor.shutdownGracefully().syncUninterruptibly();
+        cluster.close();
+        LOG.info("[proxy] stopped");
+    }
+}

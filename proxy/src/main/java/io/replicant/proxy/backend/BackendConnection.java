@@ -1,0 +1,286 @@
+package io.replicant.proxy.backend;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import com.ongres.scram.client.ScramClient;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.replicant.proxy.protocol.BackendDecoder;
+import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.MessageType;
+import io.replicant.proxy.protocol.Messages;
+import io.replicant.router.Backend;
+
+/**
+ * One connection from the proxy to a PostgreSQL server, on the event loop of the client session that owns it
+ * (so the session and its backends never need locks). It logs in (trust, cleartext, md5 or SCRAM-SHA-256),
+ * keeps the server's ParameterStatus values and BackendKeyData, and then hands every frame to its listener.
+ */
+public final class BackendConnection {
+    /** Receives the server's frames once the connection is ready. */
+    public interface Listener {
+        /** Called on the event loop; the listener owns (and must release) the frame. */
+        void onFrame(BackendConnection connection, Frame frame);
+
+        /** The end of one read from the server: a good moment to flush what was relayed. */
+        void onReadComplete(BackendConnection connection);
+
+        void onClosed(BackendConnection connection);
+    }
+
+    private final Backend backend;
+    private final Channel channel;
+    private final Map<String, String> parameters = new HashMap<>();
+    private volatile Listener listener;
+    private int processId;
+    private int secretKey;
+    /** How many entries of its session's settings log have been applied here. */
+    private int appliedSettings;
+
+    private BackendConnection(Backend backend, Channel channel) {
+        this.backend = backend;
+        this.channel = channel;
+    }
+
+    /**
+     * Connects and logs in; the future fails with {@link BackendLoginException} carrying the server's SQLSTATE
+     * (28P01, 3D000, 57P03, …), or with the connection error.
+     */
+    public static Future<BackendConnection> open(EventLoop loop, Backend backend, Map<String, String> startup,
+            String password, int connectTimeoutMillis) {
+        Promise<BackendConnection> ready = loop.newPromise();
+        Bootstrap bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new BackendDecoder());
+                    }
+                });
+        ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backend.host().host(), backend.host().port()));
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                ready.tryFailure(f.cause());
+                return;
+            }
+            BackendConnection connection = new BackendConnection(backend, connect.channel());
+            connect.channel().pipeline().addLast(connection.new Handler(ready, startup.get("user"), password));
+            connect.channel().writeAndFlush(Messages.startup(connect.channel().alloc(), startup));
+        });
+        return ready;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The server's ParameterStatus values from login and since (server_version, client_encoding, …). */
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    public int processId() {
+        return processId;
+    }
+
+    public int secretKey() {
+        return secretKey;
+    }
+
+    public int appliedSettings() {
+        return appliedSettings;
+    }
+
+    public void appliedSettings(int count) {
+        this.appliedSettings = count;
+    }
+
+    public void listener(Listener listener) {
+        this.listener = listener;
+    }
+
+    /** Sends a frame as it is (the caller keeps its own reference). */
+    public void forward(Frame frame) {
+        channel.write(frame.bytes().retainedDuplicate());
+    }
+
+    public void send(ByteBuf message) {
+        channel.write(message);
+    }
+
+    public void flush() {
+        channel.flush();
+    }
+
+    /** Stops or resumes reading from the server (back-pressure from a slow client). */
+    public void autoRead(boolean enabled) {
+        channel.config().setAutoRead(enabled);
+    }
+
+    public boolean isOpen() {
+        return channel.isActive();
+    }
+
+    /** Ends the session politely (Terminate), which also rolls back any open transaction there. */
+    public void close() {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Messages.terminate(channel.alloc())).addListener(f -> channel.close());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return backend + " (pid " + processId + ")";
+    }
+
+    /** Login, then forwarding. */
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        private final Promise<BackendConnection> ready;
+        private final String user;
+        private final String password;
+        private ScramClient scram;
+        private boolean loggedIn;
+
+        Handler(Promise<BackendConnection> ready, String user, String password) {
+            this.ready = ready;
+            this.user = user;
+            this.password = password;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+            Frame frame = (Frame) msg;
+            if (loggedIn) {
+                listener.onFrame(BackendConnection.this, frame);
+                return;
+            }
+            try {
+                login(ctx, frame);
+            } finally {
+                frame.release();
+            }
+        }
+
+        private void login(ChannelHandlerContext ctx, Frame frame) throws Exception {
+            switch (frame.type()) {
+                case MessageType.AUTHENTICATION:
+                    authenticate(ctx, frame.body());
+                    break;
+                case MessageType.PARAMETER_STATUS:
+                    ByteBuf body = frame.body();
+                    parameters.put(Frame.readCString(body), Frame.readCString(body));
+                    break;
+                case MessageType.BACKEND_KEY_DATA:
+                    processId = frame.body().getInt(0);
+                    secretKey = frame.body().getInt(4);
+                    break;
+                case MessageType.ERROR_RESPONSE:
+                    ready.tryFailure(new BackendLoginException(Messages.errorField(frame, Messages.FIELD_CODE),
+                            Messages.errorField(frame, Messages.FIELD_MESSAGE)));
+                    ctx.close();
+                    break;
+                case MessageType.READY_FOR_QUERY:
+                    loggedIn = true;
+                    ready.trySuccess(BackendConnection.this);
+                    break;
+                default:
+                    break; // NoticeResponse and the like during login: nothing to do
+            }
+        }
+
+        private void authenticate(ChannelHandlerContext ctx, ByteBuf body) throws Exception {
+            int code = body.readInt();
+            switch (code) {
+                case MessageType.AUTH_OK:
+                    return;
+                case MessageType.AUTH_CLEARTEXT:
+                    ctx.writeAndFlush(Messages.password(ctx.alloc(), requirePassword()));
+                    return;
+                case MessageType.AUTH_MD5:
+                    byte[] salt = new byte[4];
+                    body.readBytes(salt);
+                    ctx.writeAndFlush(Messages.password(ctx.alloc(), md5(requirePassword(), user, salt)));
+                    return;
+                case MessageType.AUTH_SASL:
+                    List<String> mechanisms = new ArrayList<>();
+                    String mechanism;
+                    while (!(mechanism = Frame.readCString(body)).isEmpty()) {
+                        mechanisms.add(mechanism);
+                    }
+                    scram = ScramClient.builder().advertisedMechanisms(mechanisms).username("*")
+                            .password(requirePassword().toCharArray()).build();
+                    ctx.writeAndFlush(Messages.saslInitialResponse(ctx.alloc(), scram.getScramMechanism().getName(),
+                            scram.clientFirstMessage().toString()));
+                    return;
+                case MessageType.AUTH_SASL_CONTINUE:
+                    scram.serverFirstMessage(body.toString(StandardCharsets.UTF_8));
+                    ctx.writeAndFlush(Messages.saslResponse(ctx.alloc(), scram.clientFinalMessage().toString()));
+                    return;
+                case MessageType.AUTH_SASL_FINAL:
+                    scram.serverFinalMessage(body.toString(StandardCharsets.UTF_8)); // verifies the server
+                    return;
+                default:
+                    throw new BackendLoginException("08004", "the server asked for an authentication method the "
+                            + "proxy does not support (code " + code + ")");
+            }
+        }
+
+        private String requirePassword() throws BackendLoginException {
+            if (password == null) {
+                throw new BackendLoginException("28P01", "the server asks for a password and none is configured");
+            }
+            return password;
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (loggedIn) {
+                listener.onReadComplete(BackendConnection.this);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            ready.tryFailure(new BackendLoginException("08006", "the server closed the connection during login"));
+            Listener l = listener;
+            if (loggedIn && l != null) {
+                l.onClosed(BackendConnection.this);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ready.tryFailure(cause);
+            ctx.close();
+        }
+    }
+
+    static String md5(String password, String user, byte[] salt) throws NoSuchAlgorithmException {
+        MessageDigest md = MessageDigest.getInstance("MD5");
+        String inner = HexFormat.of().formatHex(md.digest((password + user).getBytes(StandardCharsets.UTF_8)));
+        md.update(inner.getBytes(StandardCharsets.US_ASCII));
+        md.update(salt);
+        return "md5" + HexFormat.of().formatHex(md.digest());
+    }
+}

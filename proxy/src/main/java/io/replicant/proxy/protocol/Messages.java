@@ -1,0 +1,162 @@
+package io.replicant.proxy.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/** Builds the messages the proxy writes itself, to clients and to servers. */
+public final class Messages {
+    /** ErrorResponse / NoticeResponse field codes. */
+    public static final byte FIELD_SEVERITY = 'S';
+    public static final byte FIELD_SEVERITY_NONLOCALIZED = 'V';
+    public static final byte FIELD_CODE = 'C';
+    public static final byte FIELD_MESSAGE = 'M';
+
+    private Messages() {
+    }
+
+    // ---------------------------------------------------------------- to clients
+
+    public static ByteBuf authentication(ByteBufAllocator alloc, int code, byte[] data) {
+        ByteBuf buf = start(alloc, MessageType.AUTHENTICATION);
+        buf.writeInt(code);
+        if (data != null) {
+            buf.writeBytes(data);
+        }
+        return finish(buf);
+    }
+
+    public static ByteBuf parameterStatus(ByteBufAllocator alloc, String name, String value) {
+        ByteBuf buf = start(alloc, MessageType.PARAMETER_STATUS);
+        writeCString(buf, name);
+        writeCString(buf, value);
+        return finish(buf);
+    }
+
+    public static ByteBuf backendKeyData(ByteBufAllocator alloc, int processId, int secretKey) {
+        ByteBuf buf = start(alloc, MessageType.BACKEND_KEY_DATA);
+        buf.writeInt(processId);
+        buf.writeInt(secretKey);
+        return finish(buf);
+    }
+
+    public static ByteBuf readyForQuery(ByteBufAllocator alloc, char status) {
+        ByteBuf buf = start(alloc, MessageType.READY_FOR_QUERY);
+        buf.writeByte(status);
+        return finish(buf);
+    }
+
+    /** An ErrorResponse with severity ({@code ERROR} or {@code FATAL}), SQLSTATE and message. */
+    public static ByteBuf error(ByteBufAllocator alloc, String severity, String sqlState, String message) {
+        ByteBuf buf = start(alloc, MessageType.ERROR_RESPONSE);
+        buf.writeByte(FIELD_SEVERITY);
+        writeCString(buf, severity);
+        buf.writeByte(FIELD_SEVERITY_NONLOCALIZED);
+        writeCString(buf, severity);
+        buf.writeByte(FIELD_CODE);
+        writeCString(buf, sqlState);
+        buf.writeByte(FIELD_MESSAGE);
+        writeCString(buf, message);
+        buf.writeByte(0);
+        return finish(buf);
+    }
+
+    // ---------------------------------------------------------------- to servers
+
+    public static ByteBuf startup(ByteBufAllocator alloc, Map<String, String> parameters) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeInt(0);
+        buf.writeInt(StartupPacket.PROTOCOL_3_0);
+        parameters.forEach((k, v) -> {
+            writeCString(buf, k);
+            writeCString(buf, v);
+        });
+        buf.writeByte(0);
+        buf.setInt(0, buf.writerIndex());
+        return buf;
+    }
+
+    /** A simple Query. */
+    public static ByteBuf query(ByteBufAllocator alloc, String sql) {
+        ByteBuf buf = start(alloc, MessageType.QUERY);
+        writeCString(buf, sql);
+        return finish(buf);
+    }
+
+    /** PasswordMessage: a cleartext or md5 password. */
+    public static ByteBuf password(ByteBufAllocator alloc, String password) {
+        ByteBuf buf = start(alloc, MessageType.PASSWORD);
+        writeCString(buf, password);
+        return finish(buf);
+    }
+
+    /** SASLInitialResponse: mechanism name, then the client-first-message. */
+    public static ByteBuf saslInitialResponse(ByteBufAllocator alloc, String mechanism, String clientFirst) {
+        ByteBuf buf = start(alloc, MessageType.PASSWORD);
+        writeCString(buf, mechanism);
+        byte[] data = clientFirst.getBytes(StandardCharsets.UTF_8);
+        buf.writeInt(data.length);
+        buf.writeBytes(data);
+        return finish(buf);
+    }
+
+    /** SASLResponse: the client-final-message. */
+    public static ByteBuf saslResponse(ByteBufAllocator alloc, String clientFinal) {
+        ByteBuf buf = start(alloc, MessageType.PASSWORD);
+        buf.writeBytes(clientFinal.getBytes(StandardCharsets.UTF_8));
+        return finish(buf);
+    }
+
+    public static ByteBuf terminate(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.TERMINATE));
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /** The SQL text of a Query message. */
+    public static String querySql(Frame query) {
+        return Frame.readCString(query.body());
+    }
+
+    /** The transaction status of a ReadyForQuery message: 'I' idle, 'T' in a transaction, 'E' failed transaction. */
+    public static char transactionStatus(Frame readyForQuery) {
+        return (char) readyForQuery.body().getByte(0);
+    }
+
+    /** A field of an ErrorResponse or NoticeResponse, or null. */
+    public static String errorField(Frame error, byte field) {
+        ByteBuf body = error.body();
+        while (body.isReadable()) {
+            byte code = body.readByte();
+            if (code == 0) {
+                break;
+            }
+            String value = Frame.readCString(body);
+            if (code == field) {
+                return value;
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- framing
+
+    private static ByteBuf start(ByteBufAllocator alloc, byte type) {
+        ByteBuf buf = alloc.buffer();
+        buf.writeByte(type);
+        buf.writeInt(0);
+        return buf;
+    }
+
+    private static ByteBuf finish(ByteBuf buf) {
+        buf.setInt(1, buf.writerIndex() - 1);
+        return buf;
+    }
+
+    static void writeCString(ByteBuf buf, String s) {
+        buf.writeCharSequence(s, StandardCharsets.UTF_8);
+        buf.writeByte(0);
+    }
+}

@@ -1,0 +1,618 @@
+package io.replicant.proxy.session;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.Future;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.backend.BackendConnection;
+import io.replicant.proxy.backend.BackendLoginException;
+import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.MessageType;
+import io.replicant.proxy.protocol.Messages;
+import io.replicant.proxy.protocol.ProtocolException;
+import io.replicant.proxy.protocol.StartupPacket;
+import io.replicant.router.Backend;
+import io.replicant.router.Classification;
+import io.replicant.router.Lsn;
+import io.replicant.config.StatementKind;
+import io.replicant.router.RouteDecision;
+import io.replicant.router.SessionEffect;
+import io.replicant.router.SessionView;
+import io.replicant.router.Verdict;
+
+/**
+ * One client connection, as a state machine driven by what the client sends and what its servers answer:
+ * STARTUP → AUTHENTICATING → LOGGING_IN (to the primary) → READY, where each simple Query is routed by the
+ * shared router and its answer relayed until ReadyForQuery, whose transaction status ('I', 'T', 'E') keeps
+ * a transaction on one server. The session and its server connections share one event loop, so nothing here
+ * needs a lock. Session mode: the client owns its server connections (the primary, and replicas as used).
+ */
+public final class ClientSession extends ChannelInboundHandlerAdapter implements SessionView,
+        BackendConnection.Listener {
+    private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
+    /** Beyond this many replayed settings (a SET in a loop) the session simply stays on the primary. */
+    private static final int MAX_SETTINGS = 256;
+
+    private enum State {
+        STARTUP, AUTHENTICATING, LOGGING_IN, READY, CLOSED
+    }
+
+    private final ProxyContext context;
+    private State state = State.STARTUP;
+    private Channel client;
+    private final Map<String, String> startup = new LinkedHashMap<>();
+    private ScramExchange scram;
+    private boolean scramStarted;
+    private final Map<Backend, BackendConnection> servers = new HashMap<>();
+    private final Map<Backend, Future<BackendConnection>> opening = new HashMap<>();
+    private final ArrayDeque<Frame> queued = new ArrayDeque<>();
+
+    // the exchange in flight: frames go to `active` until its ReadyForQuery
+    private BackendConnection active;
+    private Classification inFlight;
+    private char transactionStatus = 'I';
+    private Backend transactionBackend;
+    private String pin;
+    private Backend lastReplica;
+    private boolean exchangeFailed;
+    /** SET/RESET statements that succeeded outside a transaction, in order: replayed onto each replica used. */
+    private final List<String> settings = new ArrayList<>();
+    /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
+    private boolean catchingUp;
+    private Frame afterCatchUp;
+    private Classification afterCatchUpClassification;
+
+    public ClientSession(ProxyContext context) {
+        this.context = context;
+    }
+
+    // ---------------------------------------------------------------- client side
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        context.clientOpened();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof StartupPacket packet) {
+            onStartup(packet);
+            return;
+        }
+        Frame frame = (Frame) msg;
+        switch (state) {
+            case AUTHENTICATING:
+                try {
+                    onAuthentication(frame);
+                } finally {
+                    frame.release();
+                }
+                break;
+            case READY:
+                onClientFrame(frame);
+                break;
+            default:
+                frame.release(); // nothing is accepted before the login is complete
+                break;
+        }
+    }
+
+    private void onStartup(StartupPacket packet) {
+        if (packet instanceof StartupPacket.SslRequest || packet instanceof StartupPacket.GssEncRequest) {
+            client.writeAndFlush(client.alloc().buffer(1).writeByte('N')); // TLS is not configured: go on in clear
+            return;
+        }
+        if (packet instanceof StartupPacket.CancelRequest) {
+            client.close(); // cancel through the proxy is not supported yet; the protocol expects no answer
+            return;
+        }
+        startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
+        String user = startup.get("user");
+        String configuredUser = context.config().get(ReplicantOptions.USER);
+        if (user == null || configuredUser != null && !configuredUser.equals(user)) {
+            fatal(SqlState.INVALID_AUTHORIZATION.code(), "role \"" + user + "\" is not served by this proxy");
+            return;
+        }
+        String database = startup.getOrDefault("database", user);
+        String configuredDatabase = context.config().get(ReplicantOptions.DATABASE);
+        if (configuredDatabase != null && !configuredDatabase.equals(database)) {
+            fatal(SqlState.INVALID_CATALOG_NAME.code(), "database \"" + database + "\" is not served by this proxy");
+            return;
+        }
+        if (context.config().get(ReplicantOptions.PROXY_AUTH).equals("trust")) {
+            logIn();
+            return;
+        }
+        String password = context.config().get(ReplicantOptions.PASSWORD);
+        if (password == null) {
+            fatal(SqlState.INVALID_PASSWORD.code(), "proxy.auth is scram-sha-256 but no password is configured");
+            return;
+        }
+        scram = new ScramExchange(password);
+        state = State.AUTHENTICATING;
+        byte[] mechanisms = (ScramExchange.MECHANISM + "\0\0").getBytes(StandardCharsets.US_ASCII);
+        client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL, mechanisms));
+    }
+
+    private void onAuthentication(Frame frame) {
+        if (frame.type() != MessageType.PASSWORD) {
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), "expected a SASL response, got message type '"
+                    + (char) frame.type() + "'");
+            return;
+        }
+        ByteBuf body = frame.body();
+        try {
+            if (!scramStarted) { // SASLInitialResponse: mechanism, then the client-first-message
+                String mechanism = Frame.readCString(body);
+                if (!ScramExchange.MECHANISM.equals(mechanism)) {
+                    throw new ScramExchange.ScramFailure("unsupported SASL mechanism " + mechanism);
+                }
+                int length = body.readInt();
+                String clientFirst = body.readCharSequence(length, StandardCharsets.UTF_8).toString();
+                scramStarted = true;
+                client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL_CONTINUE,
+                        ScramExchange.utf8(scram.serverFirst(clientFirst))));
+                return;
+            }
+            String serverFinal = scram.serverFinal(body.toString(StandardCharsets.UTF_8));
+            client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL_FINAL,
+                    ScramExchange.utf8(serverFinal)));
+            scram = null;
+            logIn();
+        } catch (ScramExchange.ScramFailure e) {
+            context.authFailed();
+            fatal(SqlState.INVALID_PASSWORD.code(), e.getMessage() != null ? e.getMessage()
+                    : "password authentication failed for user \"" + startup.get("user") + "\"");
+        } catch (RuntimeException e) {
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), "malformed SASL message: " + e.getMessage());
+        }
+    }
+
+    /** Logs in to the primary, then tells the client it is in, with the primary's parameters. */
+    private void logIn() {
+        state = State.LOGGING_IN;
+        Backend primary = context.cluster().primary();
+        connect(primary).addListener(f -> {
+            if (state == State.CLOSED) {
+                return;
+            }
+            if (!f.isSuccess()) {
+                loginFailed(f.cause());
+                return;
+            }
+            BackendConnection server = (BackendConnection) f.getNow();
+            ByteBuf ok = Messages.authentication(client.alloc(), MessageType.AUTH_OK, null);
+            client.write(ok);
+            server.parameters().forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            client.write(Messages.backendKeyData(client.alloc(), random.nextInt(1, Integer.MAX_VALUE), random.nextInt()));
+            client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
+            state = State.READY;
+        });
+    }
+
+    private void loginFailed(Throwable cause) {
+        if (cause instanceof BackendLoginException e) {
+            fatal(e.sqlState(), "the proxy could not log in to the primary: " + e.getMessage());
+        } else {
+            fatal(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), "the proxy could not connect to the primary "
+                    + context.cluster().primary().name() + ": " + cause.getMessage());
+        }
+    }
+
+    private void onClientFrame(Frame frame) {
+        if (active != null) {
+            if (isCopyFromClient(frame.type())) {
+                active.forward(frame);
+                active.flush();
+                frame.release();
+            } else {
+                queued.add(frame); // one exchange at a time; the rest waits for ReadyForQuery
+                client.config().setAutoRead(false);
+            }
+            return;
+        }
+        try {
+            dispatch(frame);
+        } finally {
+            frame.release();
+        }
+    }
+
+    private static boolean isCopyFromClient(byte type) {
+        return type == MessageType.COPY_DATA || type == MessageType.COPY_DONE || type == MessageType.COPY_FAIL;
+    }
+
+    private void dispatch(Frame frame) {
+        switch (frame.type()) {
+            case MessageType.QUERY:
+                Classification c = context.cluster().router().classify(Messages.querySql(frame));
+                RouteDecision decision = context.cluster().router().route(c, this, context.cluster().primary(),
+                        context.cluster().replicas(), false);
+                if (decision.refused()) {
+                    client.write(Messages.error(client.alloc(), "ERROR", decision.refusal(), decision.detail()));
+                    client.writeAndFlush(Messages.readyForQuery(client.alloc(), transactionStatus));
+                    return;
+                }
+                context.routed(decision);
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("[proxy] {} -> {}", c.sql().length() > 200 ? c.sql().substring(0, 200) : c.sql(),
+                            decision.describe());
+                }
+                send(decision.backend(), frame, c, true);
+                break;
+            case MessageType.TERMINATE:
+                close();
+                break;
+            case MessageType.SYNC:
+                send(extendedTarget(), frame, null, true);
+                break;
+            default:
+                // the extended protocol and function calls run where a transaction is open, else on the primary
+                send(extendedTarget(), frame, null, false);
+                break;
+        }
+    }
+
+    private Backend extendedTarget() {
+        return transactionBackend != null ? transactionBackend : context.cluster().primary();
+    }
+
+    /** Sends {@code frame} to {@code backend}, opening the connection first if needed. */
+    private void send(Backend backend, Frame frame, Classification c, boolean awaitsReady) {
+        BackendConnection server = servers.get(backend);
+        if (server != null && server.isOpen()) {
+            transmit(server, frame, c, awaitsReady);
+            return;
+        }
+        frame.retain();
+        client.config().setAutoRead(false);
+        connect(backend).addListener(f -> {
+            try {
+                if (state == State.CLOSED) {
+                    return;
+                }
+                if (!f.isSuccess()) {
+                    String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
+                            : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
+                    client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
+                            + backend + ": " + f.cause().getMessage()));
+                    client.writeAndFlush(Messages.readyForQuery(client.alloc(), transactionStatus));
+                    client.config().setAutoRead(true);
+                    return;
+                }
+                transmit((BackendConnection) f.getNow(), frame, c, awaitsReady);
+                if (active == null) {
+                    client.config().setAutoRead(true);
+                }
+            } finally {
+                frame.release();
+            }
+        });
+    }
+
+    private void transmit(BackendConnection server, Frame frame, Classification c, boolean awaitsReady) {
+        if (server.appliedSettings() < settings.size() && transactionBackend == null) {
+            // the session's settings first, as one simple query whose answers the client never sees
+            String catchUp = String.join("; ", settings.subList(server.appliedSettings(), settings.size()));
+            server.send(Messages.query(client.alloc(), catchUp));
+            server.flush();
+            server.appliedSettings(settings.size());
+            catchingUp = true;
+            afterCatchUp = frame.retain();
+            afterCatchUpClassification = c;
+            active = server;
+            exchangeFailed = false;
+            return;
+        }
+        server.forward(frame);
+        server.flush();
+        if (awaitsReady) {
+            active = server;
+            inFlight = c;
+            exchangeFailed = false;
+        }
+    }
+
+    private Future<BackendConnection> connect(Backend backend) {
+        Future<BackendConnection> pending = opening.get(backend);
+        if (pending != null) {
+            return pending;
+        }
+        Map<String, String> parameters = new LinkedHashMap<>(startup);
+        String user = context.config().get(ReplicantOptions.USER);
+        parameters.put("user", user != null ? user : startup.get("user"));
+        String database = context.config().get(ReplicantOptions.DATABASE);
+        if (database != null) {
+            parameters.put("database", database);
+        }
+        Future<BackendConnection> future = BackendConnection.open(client.eventLoop(), backend, parameters,
+                context.config().get(ReplicantOptions.PASSWORD),
+                (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
+        opening.put(backend, future);
+        future.addListener(f -> {
+            opening.remove(backend);
+            if (f.isSuccess()) {
+                BackendConnection server = (BackendConnection) f.getNow();
+                server.listener(this);
+                if (state == State.CLOSED) {
+                    server.close();
+                } else {
+                    servers.put(backend, server);
+                }
+            }
+        });
+        return future;
+    }
+
+    // ---------------------------------------------------------------- server side
+
+    @Override
+    public void onFrame(BackendConnection server, Frame frame) {
+        if (server != active) {
+            frame.release(); // e.g. a NoticeResponse on an idle replica connection: nobody asked
+            return;
+        }
+        if (catchingUp) {
+            onCatchUpFrame(server, frame);
+            return;
+        }
+        if (frame.type() == MessageType.ERROR_RESPONSE) {
+            exchangeFailed = true;
+        }
+        if (frame.type() != MessageType.READY_FOR_QUERY) {
+            client.write(frame.bytes());
+            return;
+        }
+        transactionStatus = Messages.transactionStatus(frame);
+        transactionBackend = transactionStatus == 'I' ? null : server.backend();
+        if (inFlight != null && !exchangeFailed) {
+            followSessionState(inFlight, server);
+        }
+        if (!server.backend().isPrimary()) {
+            lastReplica = server.backend();
+        }
+        active = null;
+        inFlight = null;
+        client.writeAndFlush(frame.bytes());
+        drainQueue();
+    }
+
+    /** Answers to a settings catch-up: swallowed; if the replica refused a setting, the session moves to the primary. */
+    private void onCatchUpFrame(BackendConnection server, Frame frame) {
+        byte type = frame.type();
+        if (type == MessageType.ERROR_RESPONSE) {
+            exchangeFailed = true;
+            LOG.warn("[proxy] replaying session settings on {} failed ({}); the session is pinned to the primary",
+                    server, Messages.errorField(frame, Messages.FIELD_MESSAGE));
+        }
+        frame.release();
+        if (type != MessageType.READY_FOR_QUERY) {
+            return;
+        }
+        catchingUp = false;
+        active = null;
+        Frame pending = afterCatchUp;
+        Classification c = afterCatchUpClassification;
+        afterCatchUp = null;
+        afterCatchUpClassification = null;
+        try {
+            if (exchangeFailed) {
+                pinToPrimary("replay_failed");
+                send(context.cluster().primary(), pending, c, true);
+            } else {
+                transmit(server, pending, c, true);
+            }
+        } finally {
+            pending.release();
+        }
+    }
+
+    /**
+     * After a statement succeeded: SET/RESET outside a transaction join the settings log; other session state
+     * (temp tables, LISTEN, SQL PREPARE, anything inside a transaction) pins the session to the primary.
+     */
+    private void followSessionState(Classification c, BackendConnection server) {
+        for (SessionEffect effect : c.effects()) {
+            switch (effect.type()) {
+                case SET:
+                case RESET_ALL:
+                case DISCARD_ALL:
+                    if (transactionStatus != 'I' || c.kind() == StatementKind.BEGIN) {
+                        pinToPrimary("session_state");
+                    } else {
+                        settings.add(effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL");
+                        if (settings.size() > MAX_SETTINGS) {
+                            pinToPrimary("session_state");
+                        }
+                        if (server.appliedSettings() == settings.size() - 1) {
+                            server.appliedSettings(settings.size()); // it ran there
+                        }
+                    }
+                    break;
+                case DROP:
+                case DEALLOCATE:
+                case DISCARD_TEMP:
+                case CATALOG_CHANGED:
+                    break;
+                default:
+                    pinToPrimary(effect.type().name().toLowerCase(java.util.Locale.ROOT));
+                    break;
+            }
+        }
+        if (c.effects().isEmpty() && c.verdict() == Verdict.SESSION) {
+            pinToPrimary("session_state"); // cursors and other state that cannot follow the session
+        }
+    }
+
+    @Override
+    public void onReadComplete(BackendConnection server) {
+        client.flush();
+    }
+
+    private void drainQueue() {
+        while (active == null && !queued.isEmpty() && state == State.READY) {
+            Frame next = queued.poll();
+            try {
+                dispatch(next);
+            } finally {
+                next.release();
+            }
+        }
+        if (active == null && queued.isEmpty() && state == State.READY) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    private void pinToPrimary(String reason) {
+        if (pin == null) {
+            pin = reason;
+            context.pinned(reason);
+        }
+    }
+
+    @Override
+    public void onClosed(BackendConnection server) {
+        servers.remove(server.backend());
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (server == active || server.backend() == transactionBackend) {
+            LOG.warn("[proxy] {} closed the connection during a query or transaction; closing the client", server);
+            fatal(SqlState.CONNECTION_FAILURE.code(), "the connection to " + server.backend()
+                    + " was lost; the outcome of a commit in flight is unknown");
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = ctx.channel().isWritable();
+        for (BackendConnection server : servers.values()) {
+            server.autoRead(writable); // a slow client slows its servers instead of filling our memory
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof ProtocolException || cause.getCause() instanceof ProtocolException) {
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), (cause instanceof ProtocolException ? cause : cause.getCause())
+                    .getMessage());
+        } else {
+            LOG.debug("[proxy] client connection failed", cause);
+            close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        close();
+    }
+
+    private void fatal(String sqlState, String message) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        client.writeAndFlush(Messages.error(client.alloc(), "FATAL", sqlState, message))
+                .addListener(ChannelFutureListener.CLOSE);
+        close();
+    }
+
+    /** Ends the session: every server connection is terminated, which rolls back an open transaction there. */
+    private void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        context.clientClosed();
+        servers.values().forEach(BackendConnection::close);
+        servers.clear();
+        if (afterCatchUp != null) {
+            afterCatchUp.release();
+            afterCatchUp = null;
+        }
+        queued.forEach(Frame::release);
+        queued.clear();
+        if (client.isActive()) {
+            client.flush();
+            client.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- SessionView
+
+    @Override
+    public Backend transactionBackend() {
+        return transactionBackend;
+    }
+
+    @Override
+    public boolean beginsTransaction() {
+        return false; // on the wire, transactions start with an explicit BEGIN
+    }
+
+    @Override
+    public boolean readOnly() {
+        return false;
+    }
+
+    @Override
+    public Set<String> tempTables() {
+        return Set.of(); // CREATE TEMP pins the session to the primary
+    }
+
+    @Override
+    public String pinned() {
+        return pin;
+    }
+
+    @Override
+    public String forcedRoute() {
+        return null;
+    }
+
+    @Override
+    public String consistency() {
+        return context.config().get(ReplicantOptions.CONSISTENCY);
+    }
+
+    @Override
+    public long minLsn() {
+        return Lsn.UNKNOWN;
+    }
+
+    @Override
+    public Backend stickyReplica() {
+        return lastReplica;
+    }
+
+    @Override
+    public String user() {
+        return startup.get("user");
+    }
+
+    @Override
+    public String applicationName() {
+        return Objects.requireNonNullElse(startup.get("application_name"), "");
+    }
+}

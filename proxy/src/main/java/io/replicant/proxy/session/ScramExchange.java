@@ -1,0 +1,109 @@
+package io.replicant.proxy.session;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Base64;
+
+import com.ongres.scram.common.ScramFunctions;
+import com.ongres.scram.common.ScramMechanism;
+import com.ongres.scram.common.StringPreparation;
+
+/**
+ * The server side of one SCRAM-SHA-256 login (RFC 5802/7677, as PostgreSQL runs it: no channel binding, the
+ * user name comes from the StartupMessage). The verifier is derived from the configured password with a
+ * fresh salt per login, so no secret is stored beyond the configuration itself.
+ */
+final class ScramExchange {
+    static final String MECHANISM = "SCRAM-SHA-256";
+    private static final ScramMechanism SHA_256 = ScramMechanism.SCRAM_SHA_256;
+    private static final int ITERATIONS = 4096;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final char[] password;
+    private String clientFirstBare;
+    private String serverFirst;
+    private String nonce;
+    private byte[] saltedPassword;
+
+    ScramExchange(String password) {
+        this.password = password.toCharArray();
+    }
+
+    /** Takes the client-first-message; returns the server-first-message. */
+    String serverFirst(String clientFirst) throws ScramFailure {
+        if (clientFirst.startsWith("p=")) {
+            throw new ScramFailure("channel binding is not supported by the proxy");
+        }
+        if (!clientFirst.startsWith("n,") && !clientFirst.startsWith("y,")) {
+            throw new ScramFailure("malformed SCRAM client-first-message");
+        }
+        int bare = clientFirst.indexOf(',', 2);
+        if (bare < 0) {
+            throw new ScramFailure("malformed SCRAM client-first-message");
+        }
+        clientFirstBare = clientFirst.substring(bare + 1);
+        String clientNonce = attribute(clientFirstBare, 'r');
+        byte[] salt = ScramFunctions.salt(16, RANDOM);
+        nonce = clientNonce + ScramFunctions.nonce(18, RANDOM);
+        saltedPassword = ScramFunctions.saltedPassword(SHA_256, StringPreparation.POSTGRESQL_PREPARATION, password, salt,
+                ITERATIONS);
+        serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt) + ",i=" + ITERATIONS;
+        return serverFirst;
+    }
+
+    /** Takes the client-final-message; returns the server-final-message, or throws if the proof is wrong. */
+    String serverFinal(String clientFinal) throws ScramFailure {
+        int proofAt = clientFinal.lastIndexOf(",p=");
+        if (proofAt < 0 || !nonce.equals(attribute(clientFinal, 'r'))) {
+            throw new ScramFailure("malformed SCRAM client-final-message");
+        }
+        String authMessage = clientFirstBare + "," + serverFirst + "," + clientFinal.substring(0, proofAt);
+        byte[] proof;
+        try {
+            proof = Base64.getDecoder().decode(clientFinal.substring(proofAt + 3));
+        } catch (IllegalArgumentException e) {
+            throw new ScramFailure("malformed SCRAM client proof");
+        }
+        byte[] storedKey = ScramFunctions.storedKey(SHA_256, ScramFunctions.clientKey(SHA_256, saltedPassword));
+        if (!verify(proof, storedKey, authMessage)) {
+            throw new ScramFailure(null);
+        }
+        byte[] serverKey = ScramFunctions.serverKey(SHA_256, saltedPassword);
+        return "v=" + Base64.getEncoder().encodeToString(ScramFunctions.serverSignature(SHA_256, serverKey, authMessage));
+    }
+
+    private static boolean verify(byte[] proof, byte[] storedKey, String authMessage) {
+        byte[] signature = ScramFunctions.clientSignature(SHA_256, storedKey, authMessage);
+        if (proof.length != signature.length) {
+            return false;
+        }
+        byte[] clientKey = new byte[proof.length];
+        for (int i = 0; i < proof.length; i++) {
+            clientKey[i] = (byte) (proof[i] ^ signature[i]);
+        }
+        return MessageDigest.isEqual(ScramFunctions.hash(SHA_256, clientKey), storedKey);
+    }
+
+    private static String attribute(String message, char name) throws ScramFailure {
+        for (String part : message.split(",")) {
+            if (part.length() >= 2 && part.charAt(0) == name && part.charAt(1) == '=') {
+                return part.substring(2);
+            }
+        }
+        throw new ScramFailure("SCRAM message without '" + name + "' attribute");
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The login fails: a malformed message (with a reason) or a wrong password (reason null). */
+    static final class ScramFailure extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ScramFailure(String reason) {
+            super(reason);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.YamlConfigLoader;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresBinaries;
+import io.replicant.testkit.PostgresClusterExtension;
+import io.replicant.testkit.StatementLog;
+
+/** Real clients through the proxy to the real primary and replicas; where statements ran is read from the servers' logs. */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ProxyIT {
+    private LocalPostgresCluster cluster;
+    private ReplicantProxy proxy;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster) throws SQLException {
+        this.cluster = cluster;
+        try (Connection c = DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE),
+                credentials()); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS px_items (id int PRIMARY KEY, name text)");
+            s.execute("CREATE SCHEMA IF NOT EXISTS px_hidden");
+            s.execute("CREATE TABLE IF NOT EXISTS px_hidden.px_only_in_hidden AS SELECT 7 AS x");
+        }
+        cluster.awaitReplay();
+        proxy = ReplicantProxy.start(config(""), new SimpleMeterRegistry());
+    }
+
+    @AfterAll
+    void stop() {
+        proxy.close();
+    }
+
+    private ReplicantConfig config(String extra) {
+        String yaml = "hosts: [" + String.join(", ", cluster.hostList().split(",")) + "]\n"
+                + "database: " + LocalPostgresCluster.APP_DATABASE + "\n"
+                + "user: " + LocalPostgresCluster.APP_USER + "\n"
+                + "password: " + LocalPostgresCluster.APP_PASSWORD + "\n"
+                + "load_balance: round_robin\n"
+                + "proxy:\n  listen: 127.0.0.1:0\n" + extra;
+        return YamlConfigLoader.parse("proxy-test.yaml", yaml, Map.of()).build();
+    }
+
+    private static Properties credentials() {
+        Properties p = new Properties();
+        p.setProperty("user", LocalPostgresCluster.APP_USER);
+        p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
+        return p;
+    }
+
+    private Connection viaProxy(String mode) throws SQLException {
+        Properties p = credentials();
+        p.setProperty("preferQueryMode", mode);
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/"
+                + LocalPostgresCluster.APP_DATABASE, p);
+    }
+
+    /** Runs {@code sql} tagged with a unique marker; returns the nodes whose logs show it. */
+    private Set<String> ranOn(Statement s, String sql) throws SQLException {
+        String marker = "px-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        s.execute(sql + " /* " + marker + " */");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        Set<String> nodes;
+        while ((nodes = mark.nodesThatLogged(marker)).isEmpty() && System.nanoTime() < deadline) {
+            sleep(20);
+        }
+        return nodes;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
+    void simpleQueriesAreRoutedLikeTheDriverRoutesThem() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            Set<String> reads = new java.util.HashSet<>();
+            for (int i = 0; i < 4; i++) {
+                Set<String> on = ranOn(s, "SELECT count(*) FROM px_items");
+                assertEquals(1, on.size(), "ran on " + on);
+                reads.addAll(on);
+            }
+            assertEquals(Set.of("replica1", "replica2"), reads, "reads spread over both replicas");
+            assertEquals(Set.of("primary"), ranOn(s, "INSERT INTO px_items VALUES (1, 'one') ON CONFLICT DO NOTHING"));
+
+            s.execute("BEGIN");
+            assertEquals(Set.of("primary"), ranOn(s, "SELECT 1"), "a transaction stays on the primary");
+            s.execute("COMMIT");
+
+            s.execute("BEGIN READ ONLY");
+            Set<String> first = ranOn(s, "SELECT 1");
+            assertTrue(first.size() == 1 && first.iterator().next().startsWith("replica"), "ran on " + first);
+            assertEquals(first, ranOn(s, "SELECT 2"), "a read-only transaction stays on its replica");
+            s.execute("COMMIT");
+
+            try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ SELECT pg_is_in_recovery()")) {
+                rs.next();
+                assertEquals(false, rs.getBoolean(1), "the hint sends it to the primary");
+            }
+        }
+    }
+
+    @Test
+    void serverErrorsAndRefusalsKeepTheirSqlState() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT * FROM px_no_such_table"));
+            assertEquals("42P01", e.getSQLState());
+            SQLException hint = assertThrows(SQLException.class,
+                    () -> s.executeQuery("/* replicant:route=nowhere */ SELECT 1"));
+            assertEquals("22023", hint.getSQLState());
+            try (ResultSet rs = s.executeQuery("SELECT 42")) {
+                rs.next();
+                assertEquals(42, rs.getInt(1), "the session goes on after errors");
+            }
+            s.execute("BEGIN");
+            assertThrows(SQLException.class, () -> s.execute("SELECT 1/0"));
+            SQLException aborted = assertThrows(SQLException.class, () -> s.execute("SELECT 1"));
+            assertEquals("25P02", aborted.getSQLState(), "only ROLLBACK is accepted in a failed transaction");
+            s.execute("ROLLBACK");
+        }
+    }
+
+    @Test
+    void settingsFollowTheSessionOntoReplicas() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            s.execute("SET search_path TO px_hidden, public");
+            Set<String> where = ranOn(s, "SELECT x FROM px_only_in_hidden");
+            assertTrue(where.size() == 1 && where.iterator().next().startsWith("replica"), "ran on " + where);
+            try (ResultSet rs = s.executeQuery("SELECT x FROM px_only_in_hidden")) {
+                assertTrue(rs.next());
+                assertEquals(7, rs.getInt(1), "resolved through the replayed search_path");
+            }
+            s.execute("CREATE TEMP TABLE px_temp (a int)");
+            assertEquals(Set.of("primary"), ranOn(s, "SELECT count(*) FROM px_items"),
+                    "a temp table pins the session to the primary");
+        }
+    }
+
+    @Test
+    void extendedProtocolRunsOnThePrimary() throws SQLException {
+        try (Connection c = viaProxy("extended");
+                java.sql.PreparedStatement ps = c.prepareStatement("SELECT name FROM px_items WHERE id = ?")) {
+            c.createStatement().execute("INSERT INTO px_items VALUES (2, 'two') ON CONFLICT DO NOTHING");
+            ps.setInt(1, 2);
+            for (int i = 0; i < 6; i++) { // past prepareThreshold: a named server-side statement
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    assertEquals("two", rs.getString(1));
+                }
+            }
+        }
+    }
+
+    @Test
+    void wrongPasswordIs28P01() {
+        Properties p = credentials();
+        p.setProperty("password", "wrong");
+        SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + LocalPostgresCluster.APP_DATABASE, p));
+        assertEquals("28P01", e.getSQLState());
+    }
+
+    @Test
+    void psqlSelectOne(@TempDir Path dir) throws Exception {
+        Path script = dir.resolve("one.sql");
+        Files.writeString(script, "SELECT 1 AS one;\n");
+        assertTrue(psql(script).contains("one"));
+    }
+
+    @Test
+    void psqlScriptWithCopyAndCatalogQueries(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("rows.csv");
+        StringBuilder rows = new StringBuilder();
+        for (int i = 1000; i < 3000; i++) {
+            rows.append(i).append(",name ").append(i).append('\n');
+        }
+        Files.writeString(csv, rows);
+        Path script = dir.resolve("script.sql");
+        Files.writeString(script, String.join("\n",
+                "CREATE TABLE IF NOT EXISTS px_copy (id int PRIMARY KEY, name text);",
+                "TRUNCATE px_copy;",
+                "\\copy px_copy FROM '" + csv + "' WITH (FORMAT csv)",
+                "SELECT count(*) AS copied FROM px_copy;",
+                "\\d px_copy",
+                "\\copy (SELECT id FROM px_copy WHERE id < 1003 ORDER BY id) TO '" + dir.resolve("out.csv") + "'",
+                ""));
+        String out = psql(script);
+        assertTrue(out.contains("2000"), out);
+        assertTrue(out.contains("Table \"public.px_copy\""), out);
+        assertEquals(List.of("1000", "1001", "1002"), Files.readAllLines(dir.resolve("out.csv")));
+    }
+
+    private String psql(Path script) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(PostgresBinaries.locate().path("psql"), "-X", "-v", "ON_ERROR_STOP=1",
+                "-h", "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U",
+                LocalPostgresCluster.APP_USER, "-d", LocalPostgresCluster.APP_DATABASE, "-f", script.toString());
+        pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
+        pb.redirectErrorStream(true);
+        Path output = script.resolveSibling("psql.out");
+        pb.redirectOutput(output.toFile());
+        Process p = pb.start();
+        boolean exited = p.waitFor(60, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(output);
+        assertTrue(exited, "psql did not finish within 60 s; its output so far:\n" + out);
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+}
