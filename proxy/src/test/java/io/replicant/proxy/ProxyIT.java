@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -172,18 +173,83 @@ class ProxyIT {
     }
 
     @Test
-    void extendedProtocolRunsOnThePrimary() throws SQLException {
-        try (Connection c = viaProxy("extended");
-                java.sql.PreparedStatement ps = c.prepareStatement("SELECT name FROM px_items WHERE id = ?")) {
-            c.createStatement().execute("INSERT INTO px_items VALUES (2, 'two') ON CONFLICT DO NOTHING");
-            ps.setInt(1, 2);
-            for (int i = 0; i < 6; i++) { // past prepareThreshold: a named server-side statement
-                try (ResultSet rs = ps.executeQuery()) {
+    void extendedQueriesAreRoutedAndNamedStatementsFollowThem() throws SQLException {
+        String marker = "px-ext-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        Properties p = credentials();
+        p.setProperty("prepareThreshold", "1"); // named server-side statements from the first execution
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort()
+                + "/" + LocalPostgresCluster.APP_DATABASE, p);
+                PreparedStatement read = c.prepareStatement("SELECT name FROM px_items WHERE id = ? /* " + marker + " */");
+                PreparedStatement write = c.prepareStatement(
+                        "INSERT INTO px_items VALUES (?, 'ext') ON CONFLICT (id) DO UPDATE SET name = 'ext' /* w" + marker + " */")) {
+            write.setInt(1, 3);
+            assertEquals(1, write.executeUpdate());
+            cluster.awaitReplay();
+            read.setInt(1, 3);
+            for (int i = 0; i < 6; i++) {
+                try (ResultSet rs = read.executeQuery()) {
                     assertTrue(rs.next());
-                    assertEquals("two", rs.getString(1));
+                    assertEquals("ext", rs.getString(1));
                 }
             }
+            c.setAutoCommit(false);
+            try (ResultSet rs = read.executeQuery()) {
+                assertTrue(rs.next());
+            }
+            c.commit();
         }
+        awaitLogged(mark, "w" + marker);
+        assertEquals(Set.of("primary"), mark.nodesThatLogged("w" + marker));
+        assertEquals(Set.of("primary", "replica1", "replica2"), mark.nodesThatLogged(marker),
+                "reads on both replicas (parsed again on each), and the one in a transaction on the primary");
+    }
+
+    private static void awaitLogged(StatementLog.Mark mark, String marker) {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (mark.nodesThatLogged(marker).isEmpty() && System.nanoTime() < deadline) {
+            sleep(20);
+        }
+    }
+
+    @Test
+    void pgbenchInAllThreeQueryModes(@TempDir Path dir) throws Exception {
+        run(dir, "pgbench", "-i", "-s", "1", "-q", "--no-vacuum"); // DDL and COPY through the proxy
+        cluster.awaitReplay();
+        for (String mode : List.of("simple", "extended", "prepared")) {
+            StatementLog.Mark mark = cluster.markLogs();
+            String selectOnly = run(dir, "pgbench", "-S", "-M", mode, "-c", "2", "-j", "1", "-t", "200");
+            assertTrue(selectOnly.contains("number of transactions actually processed: 400/400"), selectOnly);
+            assertTrue(selectOnly.contains("number of failed transactions: 0"), selectOnly);
+            assertEquals(Set.of("replica1", "replica2"),
+                    mark.nodesThatLogged("SELECT abalance FROM pgbench_accounts WHERE aid"),
+                    "-S -M " + mode + " reads on the replicas");
+            String tpcb = run(dir, "pgbench", "-M", mode, "-c", "2", "-j", "1", "-t", "50");
+            assertTrue(tpcb.contains("number of transactions actually processed: 100/100"), tpcb);
+            assertTrue(tpcb.contains("number of failed transactions: 0"), tpcb);
+        }
+    }
+
+    /** Runs a PostgreSQL client program against the proxy; returns its output (stdout and stderr). */
+    private String run(Path dir, String program, String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of(PostgresBinaries.locate().path(program), "-h",
+                "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U", LocalPostgresCluster.APP_USER));
+        command.addAll(List.of(args));
+        command.add(LocalPostgresCluster.APP_DATABASE);
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
+        pb.redirectErrorStream(true);
+        Path output = dir.resolve(program + ".out");
+        pb.redirectOutput(output.toFile());
+        Process p = pb.start();
+        boolean exited = p.waitFor(90, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(output);
+        assertTrue(exited, program + " did not finish within 90 s; its output so far:\n" + out);
+        assertEquals(0, p.exitValue(), out);
+        return out;
     }
 
     @Test
@@ -226,21 +292,6 @@ class ProxyIT {
     }
 
     private String psql(Path script) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(PostgresBinaries.locate().path("psql"), "-X", "-v", "ON_ERROR_STOP=1",
-                "-h", "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U",
-                LocalPostgresCluster.APP_USER, "-d", LocalPostgresCluster.APP_DATABASE, "-f", script.toString());
-        pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
-        pb.redirectErrorStream(true);
-        Path output = script.resolveSibling("psql.out");
-        pb.redirectOutput(output.toFile());
-        Process p = pb.start();
-        boolean exited = p.waitFor(60, TimeUnit.SECONDS);
-        if (!exited) {
-            p.destroyForcibly();
-        }
-        String out = Files.readString(output);
-        assertTrue(exited, "psql did not finish within 60 s; its output so far:\n" + out);
-        assertEquals(0, p.exitValue(), out);
-        return out;
+        return run(script.getParent(), "psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", script.toString(), "-d");
     }
 }

@@ -56,6 +56,8 @@ public final class BackendConnection {
     private int secretKey;
     /** How many entries of its session's settings log have been applied here. */
     private int appliedSettings;
+    /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL. */
+    private final Map<String, String> prepared = new HashMap<>();
 
     private BackendConnection(Backend backend, Channel channel) {
         this.backend = backend;
@@ -114,6 +116,10 @@ public final class BackendConnection {
 
     public void appliedSettings(int count) {
         this.appliedSettings = count;
+    }
+
+    public Map<String, String> prepared() {
+        return prepared;
     }
 
     public void listener(Listener listener) {

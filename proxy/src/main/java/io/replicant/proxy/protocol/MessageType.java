@@ -24,6 +24,10 @@ public final class MessageType {
     public static final byte READY_FOR_QUERY = 'Z';
     public static final byte ERROR_RESPONSE = 'E';
     public static final byte NOTICE_RESPONSE = 'N';
+    public static final byte PARSE_COMPLETE = '1';
+    public static final byte CLOSE_COMPLETE = '3';
+    /** Describe/Close target: a prepared statement (else 'P', a portal). */
+    public static final byte TARGET_STATEMENT = 'S';
 
     // Authentication request codes
     public static final int AUTH_OK = 0;

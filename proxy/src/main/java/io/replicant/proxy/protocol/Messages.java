@@ -120,6 +120,54 @@ public final class Messages {
         return Frame.readCString(query.body());
     }
 
+    /**
+     * Parse: statement name, query, parameter types.
+     *
+     * <pre>
+     * 'P' | Int32 len | name\0 | query\0 | Int16 n | Int32 type oid × n
+     * </pre>
+     *
+     * @return {statement name, SQL}
+     */
+    public static String[] parseNameAndSql(Frame parse) {
+        ByteBuf body = parse.body();
+        return new String[] {Frame.readCString(body), Frame.readCString(body)};
+    }
+
+    /**
+     * The prepared statement a Bind uses.
+     *
+     * <pre>
+     * 'B' | Int32 len | portal\0 | statement\0 | formats, values, result formats …
+     * </pre>
+     */
+    public static String bindStatement(Frame bind) {
+        ByteBuf body = bind.body();
+        Frame.readCString(body);
+        return Frame.readCString(body);
+    }
+
+    /**
+     * The statement a Describe or Close names, or null when it names a portal.
+     *
+     * <pre>
+     * 'D' or 'C' | Int32 len | 'S' or 'P' | name\0
+     * </pre>
+     */
+    public static String statementTarget(Frame describeOrClose) {
+        ByteBuf body = describeOrClose.body();
+        byte target = body.readByte();
+        return target == MessageType.TARGET_STATEMENT ? Frame.readCString(body) : null;
+    }
+
+    /** Close of a prepared statement. */
+    public static ByteBuf closeStatement(ByteBufAllocator alloc, String name) {
+        ByteBuf buf = start(alloc, MessageType.CLOSE);
+        buf.writeByte(MessageType.TARGET_STATEMENT);
+        writeCString(buf, name);
+        return finish(buf);
+    }
+
     /** The transaction status of a ReadyForQuery message: 'I' idle, 'T' in a transaction, 'E' failed transaction. */
     public static char transactionStatus(Frame readyForQuery) {
         return (char) readyForQuery.body().getByte(0);

@@ -68,7 +68,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     // the exchange in flight: frames go to `active` until its ReadyForQuery
     private BackendConnection active;
-    private Classification inFlight;
+    private List<Classification> inFlight = List.of();
+    private boolean connecting;
+    /** Extended-protocol messages waiting for Sync or Flush, then routed together. */
+    private final List<Frame> batch = new ArrayList<>();
+    /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
+    private BackendConnection batchServer;
+    private final PreparedStatements statements = new PreparedStatements();
     private char transactionStatus = 'I';
     private Backend transactionBackend;
     private String pin;
@@ -78,8 +84,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final List<String> settings = new ArrayList<>();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
-    private Frame afterCatchUp;
-    private Classification afterCatchUpClassification;
+    private Exchange afterCatchUp;
 
     public ClientSession(ProxyContext context) {
         this.context = context;
@@ -109,7 +114,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
                 break;
             case READY:
-                onClientFrame(frame);
+                onClientFrame(frame); // takes ownership
                 break;
             default:
                 frame.release(); // nothing is accepted before the login is complete
@@ -221,8 +226,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void onClientFrame(Frame frame) {
-        if (active != null) {
-            if (isCopyFromClient(frame.type())) {
+        if (awaitingReady()) {
+            if (active != null && isCopyFromClient(frame.type())) {
                 active.forward(frame);
                 active.flush();
                 frame.release();
@@ -232,86 +237,164 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             return;
         }
-        try {
-            dispatch(frame);
-        } finally {
-            frame.release();
-        }
+        dispatch(frame);
+    }
+
+    /** An exchange is under way and the next client message must wait (a batch after a Flush does not). */
+    private boolean awaitingReady() {
+        return connecting || active != null && batchServer == null;
     }
 
     private static boolean isCopyFromClient(byte type) {
         return type == MessageType.COPY_DATA || type == MessageType.COPY_DONE || type == MessageType.COPY_FAIL;
     }
 
+    /** Handles one client message; takes ownership of the frame. */
     private void dispatch(Frame frame) {
         switch (frame.type()) {
             case MessageType.QUERY:
                 Classification c = context.cluster().router().classify(Messages.querySql(frame));
-                RouteDecision decision = context.cluster().router().route(c, this, context.cluster().primary(),
-                        context.cluster().replicas(), false);
+                RouteDecision decision = route(c);
                 if (decision.refused()) {
-                    client.write(Messages.error(client.alloc(), "ERROR", decision.refusal(), decision.detail()));
-                    client.writeAndFlush(Messages.readyForQuery(client.alloc(), transactionStatus));
+                    frame.release();
+                    refuse(decision, true);
                     return;
                 }
                 context.routed(decision);
-                if (LOG.isDebugEnabled()) {
-                    LOG.debug("[proxy] {} -> {}", c.sql().length() > 200 ? c.sql().substring(0, 200) : c.sql(),
-                            decision.describe());
-                }
-                send(decision.backend(), frame, c, true);
+                send(decision.backend(), List.of(frame), List.of(c), true);
                 break;
             case MessageType.TERMINATE:
+                frame.release();
                 close();
                 break;
-            case MessageType.SYNC:
-                send(extendedTarget(), frame, null, true);
+            case MessageType.FUNCTION_CALL:
+                send(transactionBackend != null ? transactionBackend : context.cluster().primary(), List.of(frame),
+                        List.of(), true);
                 break;
             default:
-                // the extended protocol and function calls run where a transaction is open, else on the primary
-                send(extendedTarget(), frame, null, false);
+                extended(frame);
                 break;
         }
     }
 
-    private Backend extendedTarget() {
-        return transactionBackend != null ? transactionBackend : context.cluster().primary();
+    private RouteDecision route(Classification c) {
+        RouteDecision decision = context.cluster().router().route(c, this, context.cluster().primary(),
+                context.cluster().replicas(), false);
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("[proxy] {} -> {}", c.sql().length() > 200 ? c.sql().substring(0, 200) : c.sql(),
+                    decision.describe());
+        }
+        return decision;
     }
 
-    /** Sends {@code frame} to {@code backend}, opening the connection first if needed. */
-    private void send(Backend backend, Frame frame, Classification c, boolean awaitsReady) {
-        BackendConnection server = servers.get(backend);
-        if (server != null && server.isOpen()) {
-            transmit(server, frame, c, awaitsReady);
+    private void refuse(RouteDecision decision, boolean ready) {
+        client.write(Messages.error(client.alloc(), "ERROR", decision.refusal(), decision.detail()));
+        if (ready) {
+            client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
+        }
+        client.flush();
+    }
+
+    /**
+     * Extended-protocol messages wait until Sync (or Flush), so the whole batch is routed at once: where its
+     * first statement goes, unless a later one needs the primary; in a transaction, the transaction's server.
+     */
+    private void extended(Frame frame) {
+        if (batchServer != null) { // routed at a Flush: the rest of the batch follows it
+            BackendConnection server = batchServer;
+            if (frame.type() == MessageType.SYNC) {
+                batchServer = null;
+            }
+            writeExtended(server, frame);
+            frame.release();
+            server.flush();
             return;
         }
-        frame.retain();
+        batch.add(frame);
+        if (frame.type() != MessageType.SYNC && frame.type() != MessageType.FLUSH) {
+            return;
+        }
+        List<Frame> frames = new ArrayList<>(batch);
+        batch.clear();
+        List<Classification> executed = new ArrayList<>();
+        for (Frame f : frames) {
+            if (f.type() == MessageType.PARSE) {
+                statements.parsed(Messages.parseNameAndSql(f)[0], f);
+            }
+        }
+        for (Frame f : frames) {
+            String sql = f.type() == MessageType.BIND ? statements.sql(Messages.bindStatement(f)) : null;
+            if (sql != null) {
+                executed.add(context.cluster().router().classify(sql));
+            }
+        }
+        Backend target = transactionBackend;
+        if (target == null) {
+            RouteDecision decision = executed.isEmpty() ? null : routeBatch(executed);
+            if (decision != null && decision.refused()) {
+                boolean sync = frame.type() == MessageType.SYNC;
+                frames.forEach(Frame::release);
+                refuse(decision, sync);
+                return;
+            }
+            target = decision == null ? context.cluster().primary() : decision.backend();
+        }
+        send(target, frames, executed, frame.type() == MessageType.SYNC);
+    }
+
+    private RouteDecision routeBatch(List<Classification> executed) {
+        RouteDecision first = route(executed.get(0));
+        RouteDecision decision = first;
+        if (!first.refused() && executed.get(0).kind() != StatementKind.BEGIN) {
+            for (Classification c : executed.subList(1, executed.size())) {
+                RouteDecision next = route(c);
+                if (next.refused() || next.backend().isPrimary()) {
+                    decision = next;
+                    break;
+                }
+            }
+        }
+        if (!decision.refused()) {
+            context.routed(decision);
+        }
+        return decision;
+    }
+
+    /** Sends an exchange to {@code backend}, opening the connection first if needed; takes ownership of the frames. */
+    private void send(Backend backend, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
+        BackendConnection server = servers.get(backend);
+        if (server != null && server.isOpen()) {
+            transmit(server, frames, cs, awaitsReady);
+            return;
+        }
+        connecting = true;
         client.config().setAutoRead(false);
         connect(backend).addListener(f -> {
-            try {
-                if (state == State.CLOSED) {
-                    return;
-                }
-                if (!f.isSuccess()) {
-                    String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
-                            : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
-                    client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
-                            + backend + ": " + f.cause().getMessage()));
-                    client.writeAndFlush(Messages.readyForQuery(client.alloc(), transactionStatus));
-                    client.config().setAutoRead(true);
-                    return;
-                }
-                transmit((BackendConnection) f.getNow(), frame, c, awaitsReady);
-                if (active == null) {
-                    client.config().setAutoRead(true);
-                }
-            } finally {
-                frame.release();
+            connecting = false;
+            if (state == State.CLOSED) {
+                frames.forEach(Frame::release);
+                return;
             }
+            if (!f.isSuccess()) {
+                frames.forEach(Frame::release);
+                String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
+                        : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
+                client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
+                        + backend + ": " + f.cause().getMessage()));
+                if (awaitsReady) {
+                    client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
+                }
+                client.flush();
+            } else {
+                transmit((BackendConnection) f.getNow(), frames, cs, awaitsReady);
+            }
+            drainQueue();
         });
     }
 
-    private void transmit(BackendConnection server, Frame frame, Classification c, boolean awaitsReady) {
+    private void transmit(BackendConnection server, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
+        exchangeFailed = false;
+        active = server;
         if (server.appliedSettings() < settings.size() && transactionBackend == null) {
             // the session's settings first, as one simple query whose answers the client never sees
             String catchUp = String.join("; ", settings.subList(server.appliedSettings(), settings.size()));
@@ -319,19 +402,61 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             server.flush();
             server.appliedSettings(settings.size());
             catchingUp = true;
-            afterCatchUp = frame.retain();
-            afterCatchUpClassification = c;
-            active = server;
-            exchangeFailed = false;
+            afterCatchUp = new Exchange(frames, cs, awaitsReady);
             return;
         }
-        server.forward(frame);
-        server.flush();
-        if (awaitsReady) {
-            active = server;
-            inFlight = c;
-            exchangeFailed = false;
+        for (Frame frame : frames) {
+            if (frame.type() == MessageType.QUERY) {
+                server.prepared().remove(""); // a simple query destroys the unnamed statement
+                server.forward(frame);
+            } else {
+                writeExtended(server, frame);
+            }
+            frame.release();
         }
+        server.flush();
+        inFlight = cs;
+        if (!awaitsReady) {
+            batchServer = server;
+        }
+    }
+
+    /** Writes one extended-protocol message, parsing or closing statements first where the server needs it. */
+    private void writeExtended(BackendConnection server, Frame frame) {
+        switch (frame.type()) {
+            case MessageType.PARSE:
+                String[] parse = Messages.parseNameAndSql(frame);
+                statements.beforeParse(server, parse[0], client.alloc());
+                server.forward(frame);
+                server.prepared().put(parse[0], parse[1]);
+                break;
+            case MessageType.BIND:
+                statements.ensurePrepared(server, Messages.bindStatement(frame));
+                server.forward(frame);
+                break;
+            case MessageType.DESCRIBE:
+                String described = Messages.statementTarget(frame);
+                if (described != null) {
+                    statements.ensurePrepared(server, described);
+                }
+                server.forward(frame);
+                break;
+            case MessageType.CLOSE:
+                server.forward(frame);
+                String closed = Messages.statementTarget(frame);
+                if (closed != null) {
+                    server.prepared().remove(closed);
+                    statements.closed(closed);
+                }
+                break;
+            default:
+                server.forward(frame);
+                break;
+        }
+    }
+
+    /** An exchange waiting for its server to catch up with the session's settings. */
+    private record Exchange(List<Frame> frames, List<Classification> classifications, boolean awaitsReady) {
     }
 
     private Future<BackendConnection> connect(Backend backend) {
@@ -377,23 +502,37 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             onCatchUpFrame(server, frame);
             return;
         }
-        if (frame.type() == MessageType.ERROR_RESPONSE) {
+        byte type = frame.type();
+        if (type == MessageType.PARSE_COMPLETE && statements.unansweredParses > 0) {
+            statements.unansweredParses--; // answers our own Parse
+            frame.release();
+            return;
+        }
+        if (type == MessageType.CLOSE_COMPLETE && statements.unansweredCloses > 0) {
+            statements.unansweredCloses--;
+            frame.release();
+            return;
+        }
+        if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
         }
-        if (frame.type() != MessageType.READY_FOR_QUERY) {
+        if (type != MessageType.READY_FOR_QUERY) {
             client.write(frame.bytes());
             return;
         }
+        statements.exchangeEnded();
         transactionStatus = Messages.transactionStatus(frame);
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
-        if (inFlight != null && !exchangeFailed) {
-            followSessionState(inFlight, server);
+        if (!exchangeFailed) {
+            for (Classification c : inFlight) {
+                followSessionState(c, server);
+            }
         }
         if (!server.backend().isPrimary()) {
             lastReplica = server.backend();
         }
         active = null;
-        inFlight = null;
+        inFlight = List.of();
         client.writeAndFlush(frame.bytes());
         drainQueue();
     }
@@ -412,19 +551,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         catchingUp = false;
         active = null;
-        Frame pending = afterCatchUp;
-        Classification c = afterCatchUpClassification;
+        Exchange pending = afterCatchUp;
         afterCatchUp = null;
-        afterCatchUpClassification = null;
-        try {
-            if (exchangeFailed) {
-                pinToPrimary("replay_failed");
-                send(context.cluster().primary(), pending, c, true);
-            } else {
-                transmit(server, pending, c, true);
-            }
-        } finally {
-            pending.release();
+        if (exchangeFailed) {
+            pinToPrimary("replay_failed");
+            send(context.cluster().primary(), pending.frames(), pending.classifications(), pending.awaitsReady());
+        } else {
+            transmit(server, pending.frames(), pending.classifications(), pending.awaitsReady());
         }
     }
 
@@ -471,15 +604,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void drainQueue() {
-        while (active == null && !queued.isEmpty() && state == State.READY) {
-            Frame next = queued.poll();
-            try {
-                dispatch(next);
-            } finally {
-                next.release();
-            }
+        while (!awaitingReady() && !queued.isEmpty() && state == State.READY) {
+            dispatch(queued.poll());
         }
-        if (active == null && queued.isEmpty() && state == State.READY) {
+        if (!awaitingReady() && queued.isEmpty() && state == State.READY) {
             client.config().setAutoRead(true);
         }
     }
@@ -548,9 +676,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         servers.values().forEach(BackendConnection::close);
         servers.clear();
         if (afterCatchUp != null) {
-            afterCatchUp.release();
+            afterCatchUp.frames().forEach(Frame::release);
             afterCatchUp = null;
         }
+        batch.forEach(Frame::release);
+        batch.clear();
+        statements.releaseAll();
         queued.forEach(Frame::release);
         queued.clear();
         if (client.isActive()) {
