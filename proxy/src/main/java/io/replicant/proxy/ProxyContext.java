@@ -1,5 +1,8 @@
 package io.replicant.proxy;
 
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.micrometer.core.instrument.Counter;
@@ -7,6 +10,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.jdbc.Cluster;
+import io.replicant.proxy.session.ClientSession;
 import io.replicant.router.RouteDecision;
 
 /** What every client session of one proxy shares: the configuration, the cluster (router, monitor) and meters. */
@@ -15,6 +19,8 @@ public final class ProxyContext {
     private final Cluster cluster;
     private final AtomicInteger clients = new AtomicInteger();
     private final Counter authFailures;
+    /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
+    private final ConcurrentMap<Long, ClientSession> sessionsByKey = new ConcurrentHashMap<>();
 
     ProxyContext(ReplicantConfig config, Cluster cluster, MeterRegistry registry) {
         this.config = config;
@@ -43,6 +49,31 @@ public final class ProxyContext {
 
     public int clients() {
         return clients.get();
+    }
+
+    /** Registers a session under a fresh (process id, secret key) pair and returns the pair. */
+    public int[] register(ClientSession session) {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        while (true) {
+            int pid = random.nextInt(1, Integer.MAX_VALUE);
+            int key = random.nextInt();
+            if (sessionsByKey.putIfAbsent(keyOf(pid, key), session) == null) {
+                return new int[] {pid, key};
+            }
+        }
+    }
+
+    public void unregister(int processId, int secretKey) {
+        sessionsByKey.remove(keyOf(processId, secretKey));
+    }
+
+    /** The session a CancelRequest names, or null (an unknown pair is ignored, as PostgreSQL does). */
+    public ClientSession sessionFor(int processId, int secretKey) {
+        return sessionsByKey.get(keyOf(processId, secretKey));
+    }
+
+    private static long keyOf(int processId, int secretKey) {
+        return (long) processId << 32 | (secretKey & 0xFFFFFFFFL);
     }
 
     public void authFailed() {

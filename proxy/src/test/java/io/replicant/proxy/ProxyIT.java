@@ -253,6 +253,95 @@ class ProxyIT {
     }
 
     @Test
+    void cancelReachesTheServerRunningTheQuery() throws Exception {
+        for (String sql : List.of("SELECT pg_sleep(30)", "/* replicant:route=primary */ SELECT pg_sleep(30)")) {
+            try (Connection c = viaProxy("extended"); Statement s = c.createStatement()) {
+                java.util.concurrent.CompletableFuture<SQLException> result =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                s.executeQuery(sql);
+                                return null;
+                            } catch (SQLException e) {
+                                return e;
+                            }
+                        });
+                sleep(500);
+                long start = System.nanoTime();
+                s.cancel();
+                SQLException e = result.get(10, TimeUnit.SECONDS);
+                assertTrue(e != null, "the query was not cancelled: " + sql);
+                assertEquals("57014", e.getSQLState(), e.getMessage());
+                assertTrue(System.nanoTime() - start < 5_000_000_000L);
+                try (ResultSet rs = s.executeQuery("SELECT 1")) {
+                    assertTrue(rs.next(), "the session goes on after a cancel");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aVanishedClientLeavesNoLockAndAKilledServerDoesNotStopTheProxy(@TempDir Path dir) throws Exception {
+        Path script = dir.resolve("hold.sql");
+        Files.writeString(script, "BEGIN;\nUPDATE px_items SET name = 'held' WHERE id = 1;\nSELECT pg_sleep(60);\n");
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO px_items VALUES (1, 'one') ON CONFLICT DO NOTHING");
+        }
+        List<String> command = List.of(PostgresBinaries.locate().path("psql"), "-X", "-h", "127.0.0.1", "-p",
+                Integer.toString(proxy.address().getPort()), "-U", LocalPostgresCluster.APP_USER, "-f",
+                script.toString(), LocalPostgresCluster.APP_DATABASE);
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("hold.out").toFile());
+        pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
+        Process holder = pb.start();
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!lockedByOther(s) && System.nanoTime() < deadline) {
+                sleep(50);
+            }
+            assertTrue(lockedByOther(s), "psql holds the row lock");
+            holder.destroyForcibly(); // SIGKILL: the client vanishes mid-transaction
+            holder.waitFor(10, TimeUnit.SECONDS);
+            deadline = System.nanoTime() + 5_000_000_000L;
+            while (lockedByOther(s) && System.nanoTime() < deadline) {
+                sleep(50);
+            }
+            assertTrue(!lockedByOther(s), "the lock was released after the client vanished");
+        }
+
+        try (Connection victim = viaProxy("simple"); Statement s = victim.createStatement()) {
+            int pid;
+            try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ SELECT pg_backend_pid()")) {
+                rs.next();
+                pid = rs.getInt(1);
+            }
+            assertEquals("t", cluster.primary().query("SELECT pg_terminate_backend(" + pid + ")"));
+            SQLException e = assertThrows(SQLException.class,
+                    () -> s.executeQuery("/* replicant:route=primary */ SELECT 1"));
+            assertTrue(Set.of("57P01", "08006").contains(e.getSQLState()), e.getSQLState() + " " + e.getMessage());
+        }
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT 1")) {
+            assertTrue(rs.next(), "the proxy keeps serving other clients");
+        }
+    }
+
+    /** True when another session holds the lock on px_items row 1 (checked on the primary). */
+    private static boolean lockedByOther(Statement s) throws SQLException {
+        s.execute("BEGIN");
+        try {
+            s.executeQuery("SELECT id FROM px_items WHERE id = 1 FOR UPDATE NOWAIT").close();
+            return false;
+        } catch (SQLException e) {
+            if (!"55P03".equals(e.getSQLState())) {
+                throw e;
+            }
+            return true;
+        } finally {
+            s.execute("ROLLBACK");
+        }
+    }
+
+    @Test
     void wrongPasswordIs28P01() {
         Properties p = credentials();
         p.setProperty("password", "wrong");

@@ -148,6 +148,22 @@ public final class BackendConnection {
         return channel.isActive();
     }
 
+    /**
+     * Asks the server to cancel what this connection is running, the way clients do: a CancelRequest with the
+     * connection's process id and secret key, on a connection of its own.
+     */
+    public void cancel() {
+        new Bootstrap().group(channel.eventLoop()).channel(NioSocketChannel.class)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(new InetSocketAddress(backend.host().host(), backend.host().port()))
+                .addListener((ChannelFuture f) -> {
+                    if (f.isSuccess()) {
+                        f.channel().writeAndFlush(Messages.cancelRequest(f.channel().alloc(), processId, secretKey))
+                                .addListener(w -> f.channel().close());
+                    }
+                });
+    }
+
     /** Ends the session politely (Terminate), which also rolls back any open transaction there. */
     public void close() {
         if (channel.isActive()) {

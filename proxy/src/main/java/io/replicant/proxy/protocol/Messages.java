@@ -85,6 +85,16 @@ public final class Messages {
         return finish(buf);
     }
 
+    /** CancelRequest: sent on a new connection, which the server closes without answering. */
+    public static ByteBuf cancelRequest(ByteBufAllocator alloc, int processId, int secretKey) {
+        ByteBuf buf = alloc.buffer(16);
+        buf.writeInt(16);
+        buf.writeInt(StartupPacket.CANCEL_REQUEST);
+        buf.writeInt(processId);
+        buf.writeInt(secretKey);
+        return buf;
+    }
+
     /** PasswordMessage: a cleartext or md5 password. */
     public static ByteBuf password(ByteBufAllocator alloc, String password) {
         ByteBuf buf = start(alloc, MessageType.PASSWORD);

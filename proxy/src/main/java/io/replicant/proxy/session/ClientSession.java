@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +61,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final Map<String, String> startup = new LinkedHashMap<>();
     private ScramExchange scram;
     private boolean scramStarted;
+    /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
+    private int[] cancelKey;
     private final Map<Backend, BackendConnection> servers = new HashMap<>();
     private final Map<Backend, Future<BackendConnection>> opening = new HashMap<>();
     private final ArrayDeque<Frame> queued = new ArrayDeque<>();
@@ -127,8 +128,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.writeAndFlush(client.alloc().buffer(1).writeByte('N')); // TLS is not configured: go on in clear
             return;
         }
-        if (packet instanceof StartupPacket.CancelRequest) {
-            client.close(); // cancel through the proxy is not supported yet; the protocol expects no answer
+        if (packet instanceof StartupPacket.CancelRequest cancel) {
+            ClientSession target = context.sessionFor(cancel.processId(), cancel.secretKey());
+            if (target != null) {
+                target.client.eventLoop().execute(target::cancelRunningQuery);
+            }
+            client.close(); // the protocol expects no answer
             return;
         }
         startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
@@ -209,8 +214,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             ByteBuf ok = Messages.authentication(client.alloc(), MessageType.AUTH_OK, null);
             client.write(ok);
             server.parameters().forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
-            ThreadLocalRandom random = ThreadLocalRandom.current();
-            client.write(Messages.backendKeyData(client.alloc(), random.nextInt(1, Integer.MAX_VALUE), random.nextInt()));
+            cancelKey = context.register(this);
+            client.write(Messages.backendKeyData(client.alloc(), cancelKey[0], cancelKey[1]));
             client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
             state = State.READY;
         });
@@ -666,10 +671,26 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         close();
     }
 
-    /** Ends the session: every server connection is terminated, which rolls back an open transaction there. */
+    /** A client's CancelRequest: cancels the query running for it, on whichever server runs it. */
+    private void cancelRunningQuery() {
+        if (active != null && !catchingUp) {
+            active.cancel();
+        }
+    }
+
+    /**
+     * Ends the session: a query still running is cancelled (so a vanished client leaves no lock behind), and
+     * every server connection is terminated, which rolls back an open transaction there.
+     */
     private void close() {
         if (state == State.CLOSED) {
             return;
+        }
+        if (active != null) {
+            active.cancel();
+        }
+        if (cancelKey != null) {
+            context.unregister(cancelKey[0], cancelKey[1]);
         }
         state = State.CLOSED;
         context.clientClosed();
