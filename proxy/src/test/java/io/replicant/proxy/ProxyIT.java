@@ -308,15 +308,27 @@ class ProxyIT {
             assertTrue(!lockedByOther(s), "the lock was released after the client vanished");
         }
 
+        String marker = "px-victim-" + UUID.randomUUID();
         try (Connection victim = viaProxy("simple"); Statement s = victim.createStatement()) {
-            int pid;
-            try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ SELECT pg_backend_pid()")) {
-                rs.next();
-                pid = rs.getInt(1);
+            java.util.concurrent.CompletableFuture<SQLException> result =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            s.executeQuery("/* replicant:route=primary */ SELECT pg_sleep(20) /* " + marker + " */");
+                            return null;
+                        } catch (SQLException e) {
+                            return e;
+                        }
+                    });
+            String terminated = "f";
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!"t".equals(terminated) && System.nanoTime() < deadline) {
+                sleep(50);
+                terminated = cluster.primary().query("SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) "
+                        + "FROM pg_stat_activity WHERE query LIKE '%" + marker + "%' AND pid <> pg_backend_pid()");
             }
-            assertEquals("t", cluster.primary().query("SELECT pg_terminate_backend(" + pid + ")"));
-            SQLException e = assertThrows(SQLException.class,
-                    () -> s.executeQuery("/* replicant:route=primary */ SELECT 1"));
+            assertEquals("t", terminated, "the server session running the query was found and killed");
+            SQLException e = result.get(10, TimeUnit.SECONDS);
+            assertTrue(e != null, "the client was told its server went away");
             assertTrue(Set.of("57P01", "08006").contains(e.getSQLState()), e.getSQLState() + " " + e.getMessage());
         }
         try (Connection c = viaProxy("simple"); Statement s = c.createStatement();
