@@ -1,6 +1,5 @@
 package io.replicant.proxy.session;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +33,7 @@ import io.replicant.router.Classification;
 import io.replicant.router.Lsn;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
-import io.replicant.router.SessionEffect;
 import io.replicant.router.SessionView;
-import io.replicant.router.Verdict;
 
 /**
  * One client connection, as a state machine driven by what the client sends and what its servers answer:
@@ -48,8 +45,6 @@ import io.replicant.router.Verdict;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements SessionView,
         BackendConnection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
-    /** Beyond this many replayed settings (a SET in a loop) the session simply stays on the primary. */
-    private static final int MAX_SETTINGS = 256;
 
     private enum State {
         STARTUP, AUTHENTICATING, LOGGING_IN, READY, CLOSED
@@ -60,7 +55,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Channel client;
     private final Map<String, String> startup = new LinkedHashMap<>();
     private ScramExchange scram;
-    private boolean scramStarted;
     /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
     private int[] cancelKey;
     private final Map<Backend, BackendConnection> servers = new HashMap<>();
@@ -78,11 +72,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final PreparedStatements statements = new PreparedStatements();
     private char transactionStatus = 'I';
     private Backend transactionBackend;
-    private String pin;
     private Backend lastReplica;
     private boolean exchangeFailed;
-    /** SET/RESET statements that succeeded outside a transaction, in order: replayed onto each replica used. */
-    private final List<String> settings = new ArrayList<>();
+    private final SessionSettings settings = new SessionSettings();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
     private Exchange afterCatchUp;
@@ -160,8 +152,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         scram = new ScramExchange(password);
         state = State.AUTHENTICATING;
-        byte[] mechanisms = (ScramExchange.MECHANISM + "\0\0").getBytes(StandardCharsets.US_ASCII);
-        client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL, mechanisms));
+        client.writeAndFlush(ScramExchange.request(client.alloc()));
     }
 
     private void onAuthentication(Frame frame) {
@@ -170,31 +161,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     + (char) frame.type() + "'");
             return;
         }
-        ByteBuf body = frame.body();
         try {
-            if (!scramStarted) { // SASLInitialResponse: mechanism, then the client-first-message
-                String mechanism = Frame.readCString(body);
-                if (!ScramExchange.MECHANISM.equals(mechanism)) {
-                    throw new ScramExchange.ScramFailure("unsupported SASL mechanism " + mechanism);
-                }
-                int length = body.readInt();
-                String clientFirst = body.readCharSequence(length, StandardCharsets.UTF_8).toString();
-                scramStarted = true;
-                client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL_CONTINUE,
-                        ScramExchange.utf8(scram.serverFirst(clientFirst))));
-                return;
+            client.writeAndFlush(scram.answer(frame, client.alloc()));
+            if (scram.done()) {
+                scram = null;
+                logIn();
             }
-            String serverFinal = scram.serverFinal(body.toString(StandardCharsets.UTF_8));
-            client.writeAndFlush(Messages.authentication(client.alloc(), MessageType.AUTH_SASL_FINAL,
-                    ScramExchange.utf8(serverFinal)));
-            scram = null;
-            logIn();
         } catch (ScramExchange.ScramFailure e) {
             context.authFailed();
             fatal(SqlState.INVALID_PASSWORD.code(), e.getMessage() != null ? e.getMessage()
                     : "password authentication failed for user \"" + startup.get("user") + "\"");
-        } catch (RuntimeException e) {
-            fatal(SqlState.PROTOCOL_VIOLATION.code(), "malformed SASL message: " + e.getMessage());
         }
     }
 
@@ -400,12 +376,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void transmit(BackendConnection server, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
         exchangeFailed = false;
         active = server;
-        if (server.appliedSettings() < settings.size() && transactionBackend == null) {
+        String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
+        if (catchUp != null) {
             // the session's settings first, as one simple query whose answers the client never sees
-            String catchUp = String.join("; ", settings.subList(server.appliedSettings(), settings.size()));
             server.send(Messages.query(client.alloc(), catchUp));
             server.flush();
-            server.appliedSettings(settings.size());
             catchingUp = true;
             afterCatchUp = new Exchange(frames, cs, awaitsReady);
             return;
@@ -530,7 +505,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
         if (!exchangeFailed) {
             for (Classification c : inFlight) {
-                followSessionState(c, server);
+                String pinned = settings.succeeded(c, server, transactionStatus == 'I');
+                if (pinned != null) {
+                    context.pinned(pinned);
+                }
             }
         }
         if (!server.backend().isPrimary()) {
@@ -566,43 +544,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /**
-     * After a statement succeeded: SET/RESET outside a transaction join the settings log; other session state
-     * (temp tables, LISTEN, SQL PREPARE, anything inside a transaction) pins the session to the primary.
-     */
-    private void followSessionState(Classification c, BackendConnection server) {
-        for (SessionEffect effect : c.effects()) {
-            switch (effect.type()) {
-                case SET:
-                case RESET_ALL:
-                case DISCARD_ALL:
-                    if (transactionStatus != 'I' || c.kind() == StatementKind.BEGIN) {
-                        pinToPrimary("session_state");
-                    } else {
-                        settings.add(effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL");
-                        if (settings.size() > MAX_SETTINGS) {
-                            pinToPrimary("session_state");
-                        }
-                        if (server.appliedSettings() == settings.size() - 1) {
-                            server.appliedSettings(settings.size()); // it ran there
-                        }
-                    }
-                    break;
-                case DROP:
-                case DEALLOCATE:
-                case DISCARD_TEMP:
-                case CATALOG_CHANGED:
-                    break;
-                default:
-                    pinToPrimary(effect.type().name().toLowerCase(java.util.Locale.ROOT));
-                    break;
-            }
-        }
-        if (c.effects().isEmpty() && c.verdict() == Verdict.SESSION) {
-            pinToPrimary("session_state"); // cursors and other state that cannot follow the session
-        }
-    }
-
     @Override
     public void onReadComplete(BackendConnection server) {
         client.flush();
@@ -618,8 +559,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void pinToPrimary(String reason) {
-        if (pin == null) {
-            pin = reason;
+        if (settings.pin() == null) {
+            settings.pin(reason);
             context.pinned(reason);
         }
     }
@@ -735,7 +676,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String pinned() {
-        return pin;
+        return settings.pin();
     }
 
     @Override

@@ -9,6 +9,12 @@ import com.ongres.scram.common.ScramFunctions;
 import com.ongres.scram.common.ScramMechanism;
 import com.ongres.scram.common.StringPreparation;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.MessageType;
+import io.replicant.proxy.protocol.Messages;
+
 /**
  * The server side of one SCRAM-SHA-256 login (RFC 5802/7677, as PostgreSQL runs it: no channel binding, the
  * user name comes from the StartupMessage). The verifier is derived from the configured password with a
@@ -21,6 +27,8 @@ final class ScramExchange {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final char[] password;
+    private boolean started;
+    private boolean done;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
@@ -30,8 +38,43 @@ final class ScramExchange {
         this.password = password.toCharArray();
     }
 
+    /**
+     * Answers the client's next SASL message: SASLInitialResponse (mechanism, then the client-first-message)
+     * with SASLContinue, then SASLResponse with SASLFinal.
+     */
+    ByteBuf answer(Frame frame, ByteBufAllocator alloc) throws ScramFailure {
+        ByteBuf body = frame.body();
+        try {
+            if (!started) {
+                String mechanism = Frame.readCString(body);
+                if (!MECHANISM.equals(mechanism)) {
+                    throw new ScramFailure("unsupported SASL mechanism " + mechanism);
+                }
+                String clientFirst = body.readCharSequence(body.readInt(), StandardCharsets.UTF_8).toString();
+                started = true;
+                return Messages.authentication(alloc, MessageType.AUTH_SASL_CONTINUE, utf8(serverFirst(clientFirst)));
+            }
+            String serverFinal = serverFinal(body.toString(StandardCharsets.UTF_8));
+            done = true;
+            return Messages.authentication(alloc, MessageType.AUTH_SASL_FINAL, utf8(serverFinal));
+        } catch (RuntimeException e) {
+            throw new ScramFailure("malformed SASL message: " + e.getMessage());
+        }
+    }
+
+    /** The client proved it knows the password. */
+    boolean done() {
+        return done;
+    }
+
+    /** The AuthenticationSASL request that starts the exchange. */
+    static ByteBuf request(ByteBufAllocator alloc) {
+        return Messages.authentication(alloc, MessageType.AUTH_SASL,
+                (MECHANISM + "\0\0").getBytes(StandardCharsets.US_ASCII));
+    }
+
     /** Takes the client-first-message; returns the server-first-message. */
-    String serverFirst(String clientFirst) throws ScramFailure {
+    private String serverFirst(String clientFirst) throws ScramFailure {
         if (clientFirst.startsWith("p=")) {
             throw new ScramFailure("channel binding is not supported by the proxy");
         }
@@ -53,7 +96,7 @@ final class ScramExchange {
     }
 
     /** Takes the client-final-message; returns the server-final-message, or throws if the proof is wrong. */
-    String serverFinal(String clientFinal) throws ScramFailure {
+    private String serverFinal(String clientFinal) throws ScramFailure {
         int proofAt = clientFinal.lastIndexOf(",p=");
         if (proofAt < 0 || !nonce.equals(attribute(clientFinal, 'r'))) {
             throw new ScramFailure("malformed SCRAM client-final-message");
@@ -94,7 +137,7 @@ final class ScramExchange {
         throw new ScramFailure("SCRAM message without '" + name + "' attribute");
     }
 
-    static byte[] utf8(String s) {
+    private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
