@@ -199,6 +199,31 @@ public final class ReplicantOptions {
             "Largest protocol message the proxy accepts from a client; a bigger one is answered with SQLSTATE 08P01 "
                     + "and the connection closed.");
 
+    public static final Option<Integer> PROXY_THREADS = define("proxy.threads", ValueType.integer(0, 1024), 0,
+            Group.RARELY_USED, false,
+            "Event-loop threads serving clients; a client and its server connections share one. `0`: one per CPU core "
+                    + "(more threads than cores only adds context switches).");
+
+    public static final Option<Integer> PROXY_MAX_CLIENTS = define("proxy.max_clients", ValueType.integer(1, 1_000_000),
+            1000, Group.FREQUENTLY_USED, false,
+            "Client connections the proxy accepts at once; one more is refused with SQLSTATE 53300 "
+                    + "(too_many_connections).");
+
+    public static final Option<Duration> PROXY_IDLE_TIMEOUT = define("proxy.idle_timeout",
+            ValueType.duration(Duration.ZERO, Duration.ofDays(7)), Duration.ZERO, Group.FREQUENTLY_USED, false,
+            "A client idle outside a transaction this long is disconnected with SQLSTATE 57P05. `0s`: never.");
+
+    public static final Option<Duration> PROXY_IDLE_IN_TRANSACTION_TIMEOUT = define(
+            "proxy.idle_in_transaction_timeout", ValueType.duration(Duration.ZERO, Duration.ofDays(1)), Duration.ZERO,
+            Group.FREQUENTLY_USED, false,
+            "A client idle inside a transaction this long is disconnected with SQLSTATE 25P03 and its transaction "
+                    + "rolled back, so it releases its locks. `0s`: never.");
+
+    public static final Option<Duration> PROXY_SHUTDOWN_TIMEOUT = define("proxy.shutdown_timeout",
+            ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(30), Group.RARELY_USED, false,
+            "On shutdown the proxy stops accepting clients and lets open transactions finish for this long; then it "
+                    + "closes every connection (rolling back what is still open).");
+
     private ReplicantOptions() {
     }
 

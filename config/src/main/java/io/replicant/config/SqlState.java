@@ -33,6 +33,16 @@ public enum SqlState {
     INVALID_PASSWORD("28P01"),
     /** The logical connection or statement is closed. */
     OBJECT_NOT_IN_PREREQUISITE_STATE("55000"),
+    /** More clients than proxy.max_clients (proxy). */
+    TOO_MANY_CONNECTIONS("53300"),
+    /** The proxy is shutting down (proxy). */
+    ADMIN_SHUTDOWN("57P01"),
+    /** A new client arrived while the proxy shuts down (proxy). */
+    CANNOT_CONNECT_NOW("57P03"),
+    /** proxy.idle_timeout expired (proxy). */
+    IDLE_SESSION_TIMEOUT("57P05"),
+    /** proxy.idle_in_transaction_timeout expired (proxy). */
+    IDLE_IN_TRANSACTION_TIMEOUT("25P03"),
     /** Configuration file missing or unreadable. */
     CONFIG_FILE_ERROR("58030");
 

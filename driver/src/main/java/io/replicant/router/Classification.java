@@ -26,4 +26,10 @@ import io.replicant.config.StatementKind;
 public record Classification(String sql, StatementKind kind, Verdict verdict, Reason reason, String detail, Set<String> names,
         Set<String> tables, Set<String> functions, Hints hints, List<SessionEffect> effects, boolean readOnlyBegin,
         boolean sessionBound, int statementCount) {
+
+    /** The same classification for another text of the same literal shape (rules match the real text). */
+    Classification withSql(String otherSql) {
+        return new Classification(otherSql, kind, verdict, reason, detail, names, tables, functions, hints, effects,
+                readOnlyBegin, sessionBound, statementCount);
+    }
 }

@@ -5,7 +5,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 
 /**
  * Classifications by SQL text. Bounded (Caffeine's W-TinyLFU, which behaves like an LRU that also weighs
- * frequency), because apps that inline literals produce endless distinct texts.
+ * frequency). Apps that inline literals produce endless distinct texts, so a text with literals is cached by
+ * its {@linkplain SqlLexer#literalShape literal shape} unless its classification carries session effects
+ * (a SET's text is replayed as written) or
+ * the parser could not confirm it.
  */
 public final class ClassificationCache {
     private final StatementClassifier classifier;
@@ -45,9 +48,17 @@ public final class ClassificationCache {
             listener.hit();
             return cached;
         }
+        String shape = SqlLexer.literalShape(sql);
+        Classification sameShape = shape == null ? null : cache.getIfPresent(shape);
+        if (sameShape != null) {
+            listener.hit();
+            return sameShape.withSql(sql);
+        }
         listener.miss();
         Classification fresh = classifier.classify(sql);
-        cache.put(sql, fresh);
+        // an UNSURE text may only have tripped the parser on one literal: it does not speak for its shape
+        boolean shareable = shape != null && fresh.effects().isEmpty() && fresh.verdict() != Verdict.UNSURE;
+        cache.put(shareable ? shape : sql, fresh);
         return fresh;
     }
 }

@@ -60,6 +60,32 @@ final class SqlLexer {
         return new SqlLexer(sql).run();
     }
 
+    /**
+     * The text with every string and number literal replaced by a NUL character (which PostgreSQL never
+     * accepts in a query, so a shape cannot collide with real SQL); null when there are no literals or the
+     * text does not lex. Texts of one shape differ only in literal values, which never change a route.
+     */
+    static String literalShape(String sql) {
+        Result lexed = lex(sql);
+        if (lexed.failed()) {
+            return null;
+        }
+        StringBuilder shape = null;
+        int copied = 0;
+        for (Statement statement : lexed.statements()) {
+            for (Token t : statement.tokens()) {
+                if (t.type() == Token.Type.STRING || t.type() == Token.Type.NUMBER) {
+                    if (shape == null) {
+                        shape = new StringBuilder(sql.length());
+                    }
+                    shape.append(sql, copied, t.start()).append('\0');
+                    copied = t.end();
+                }
+            }
+        }
+        return shape == null ? null : shape.append(sql, copied, sql.length()).toString();
+    }
+
     private Result run() {
         try {
             while (pos < sql.length()) {

@@ -1,5 +1,7 @@
 package io.replicant.proxy;
 
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -9,6 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.replicant.config.ReplicantConfig;
+import io.replicant.config.ReplicantOptions;
 import io.replicant.jdbc.Cluster;
 import io.replicant.proxy.session.ClientSession;
 import io.replicant.router.RouteDecision;
@@ -19,12 +22,18 @@ public final class ProxyContext {
     private final Cluster cluster;
     private final AtomicInteger clients = new AtomicInteger();
     private final Counter authFailures;
+    private final int maxClients;
+    private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile boolean draining;
+    /** The primary's ParameterStatus values at the latest login, by user and database. */
+    private final ConcurrentMap<String, Map<String, String>> serverParameters = new ConcurrentHashMap<>();
     /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
     private final ConcurrentMap<Long, ClientSession> sessionsByKey = new ConcurrentHashMap<>();
 
     ProxyContext(ReplicantConfig config, Cluster cluster, MeterRegistry registry) {
         this.config = config;
         this.cluster = cluster;
+        this.maxClients = config.get(ReplicantOptions.PROXY_MAX_CLIENTS);
         Gauge.builder("replicant.proxy.clients", clients, AtomicInteger::get).tag("cluster", cluster.name())
                 .description("Client connections open on the proxy").register(registry);
         this.authFailures = Counter.builder("replicant.proxy.auth.failures").tag("cluster", cluster.name())
@@ -39,12 +48,30 @@ public final class ProxyContext {
         return cluster;
     }
 
-    public void clientOpened() {
-        clients.incrementAndGet();
+    /** Counts a new client connection; false when it is one more than {@code proxy.max_clients}. */
+    public boolean clientOpened(ClientSession session) {
+        sessions.add(session);
+        return clients.incrementAndGet() <= maxClients;
     }
 
-    public void clientClosed() {
+    public void clientClosed(ClientSession session) {
+        sessions.remove(session);
         clients.decrementAndGet();
+    }
+
+    /** Every open client session (for shutdown and the admin console). */
+    public Set<ClientSession> sessions() {
+        return sessions;
+    }
+
+    /** Shutting down: sessions end as soon as they are outside a transaction. */
+    public boolean draining() {
+        return draining;
+    }
+
+    void drain() {
+        draining = true;
+        sessions.forEach(ClientSession::drain);
     }
 
     public int clients() {
@@ -74,6 +101,15 @@ public final class ProxyContext {
 
     private static long keyOf(int processId, int secretKey) {
         return (long) processId << 32 | (secretKey & 0xFFFFFFFFL);
+    }
+
+    /** What the primary reported at the latest login of {@code user} to {@code database}; null if none yet. */
+    public Map<String, String> serverParameters(String user, String database) {
+        return serverParameters.get(user + '\0' + database);
+    }
+
+    public void serverParameters(String user, String database, Map<String, String> parameters) {
+        serverParameters.put(user + '\0' + database, Map.copyOf(parameters));
     }
 
     public void authFailed() {

@@ -2,6 +2,8 @@ package io.replicant.proxy;
 
 import java.net.InetSocketAddress;
 import java.sql.SQLException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,9 +14,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
@@ -35,6 +35,7 @@ public final class ReplicantProxy implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel server;
     private final ProxyContext context;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private ReplicantProxy(Cluster cluster, EventLoopGroup acceptor, EventLoopGroup workers, Channel server,
             ProxyContext context) {
@@ -55,10 +56,12 @@ public final class ReplicantProxy implements AutoCloseable {
         Cluster cluster = Cluster.open(config, registry);
         ProxyContext context = new ProxyContext(config, cluster, registry);
         long maxMessage = config.get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
-        EventLoopGroup acceptor = new NioEventLoopGroup(1);
-        EventLoopGroup workers = new NioEventLoopGroup();
+        EventLoopGroup acceptor = Transport.eventLoops(1);
+        int threads = config.get(ReplicantOptions.PROXY_THREADS);
+        EventLoopGroup workers = Transport.eventLoops(threads > 0 ? threads
+                : Runtime.getRuntime().availableProcessors());
         try {
-            Channel server = new ServerBootstrap().group(acceptor, workers).channel(NioServerSocketChannel.class)
+            Channel server = new ServerBootstrap().group(acceptor, workers).channel(Transport.serverChannel())
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
@@ -66,7 +69,7 @@ public final class ReplicantProxy implements AutoCloseable {
                             ch.pipeline().addLast(new FrontendDecoder(maxMessage), new ClientSession(context));
                         }
                     }).bind(listen).sync().channel();
-            LOG.info("[proxy] listening on {} for cluster {}", server.localAddress(), cluster.name());
+            LOG.info("[proxy] listening on {} for cluster {} ({})", server.localAddress(), cluster.name(), Transport.name());
             return new ReplicantProxy(cluster, acceptor, workers, server, context);
         } catch (Exception e) {
             acceptor.shutdownGracefully();
@@ -107,11 +110,31 @@ public final class ReplicantProxy implements AutoCloseable {
         return context;
     }
 
-    /** Stops accepting, closes every client session (rolling back their open transactions) and the cluster. */
+    /**
+     * Shuts down gracefully: stops accepting, ends each session once it is outside a transaction, waits up to
+     * {@code proxy.shutdown_timeout} for the rest, then closes everything (rolling back what is still open).
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         server.close().syncUninterruptibly();
-        workers.shutdownGracefully().syncUninterruptibly();
+        context.drain();
+        long deadline = System.nanoTime() + context.config().get(ReplicantOptions.PROXY_SHUTDOWN_TIMEOUT).toNanos();
+        while (!context.sessions().isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (!context.sessions().isEmpty()) {
+            LOG.warn("[proxy] {} sessions still in a transaction after proxy.shutdown_timeout; closing them",
+                    context.sessions().size());
+        }
+        workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully().syncUninterruptibly();
         cluster.close();
         LOG.info("[proxy] stopped");

@@ -22,9 +22,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.replicant.proxy.Transport;
 import io.replicant.proxy.protocol.BackendDecoder;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
@@ -71,7 +71,7 @@ public final class BackendConnection {
     public static Future<BackendConnection> open(EventLoop loop, Backend backend, Map<String, String> startup,
             String password, int connectTimeoutMillis) {
         Promise<BackendConnection> ready = loop.newPromise();
-        Bootstrap bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+        Bootstrap bootstrap = new Bootstrap().group(loop).channel(Transport.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
                 .handler(new ChannelInitializer<SocketChannel>() {
@@ -153,7 +153,7 @@ public final class BackendConnection {
      * connection's process id and secret key, on a connection of its own.
      */
     public void cancel() {
-        new Bootstrap().group(channel.eventLoop()).channel(NioSocketChannel.class)
+        new Bootstrap().group(channel.eventLoop()).channel(Transport.channel())
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(new InetSocketAddress(backend.host().host(), backend.host().port()))
                 .addListener((ChannelFuture f) -> {

@@ -37,7 +37,7 @@ import io.replicant.router.SessionView;
 
 /**
  * One client connection, as a state machine driven by what the client sends and what its servers answer:
- * STARTUP → AUTHENTICATING → LOGGING_IN (to the primary) → READY, where each simple Query is routed by the
+ * STARTUP → AUTHENTICATING → [LOGGING_IN, the first client of a user only] → READY, where each simple Query is routed by the
  * shared router and its answer relayed until ReadyForQuery, whose transaction status ('I', 'T', 'E') keeps
  * a transaction on one server. The session and its server connections share one event loop, so nothing here
  * needs a lock. Session mode: the client owns its server connections (the primary, and replicas as used).
@@ -78,9 +78,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
     private Exchange afterCatchUp;
+    /** False when the connection was one more than proxy.max_clients: refused at its StartupMessage. */
+    private boolean admitted;
+    private final IdleTimer idleTimer;
+    /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
+    private Map<String, String> reportedParameters;
 
     public ClientSession(ProxyContext context) {
         this.context = context;
+        this.idleTimer = new IdleTimer(context.config().get(ReplicantOptions.PROXY_IDLE_TIMEOUT),
+                context.config().get(ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT), this::idleTimeout);
     }
 
     // ---------------------------------------------------------------- client side
@@ -88,7 +95,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        context.clientOpened();
+        admitted = context.clientOpened(this);
     }
 
     @Override
@@ -107,6 +114,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
                 break;
             case READY:
+                idleTimer.busy();
                 onClientFrame(frame); // takes ownership
                 break;
             default:
@@ -126,6 +134,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 target.client.eventLoop().execute(target::cancelRunningQuery);
             }
             client.close(); // the protocol expects no answer
+            return;
+        }
+        if (!admitted) {
+            fatal(SqlState.TOO_MANY_CONNECTIONS.code(), "sorry, too many clients already (proxy.max_clients is "
+                    + context.config().get(ReplicantOptions.PROXY_MAX_CLIENTS) + ")");
+            return;
+        }
+        if (context.draining()) {
+            fatal(SqlState.CANNOT_CONNECT_NOW.code(), "the proxy is shutting down");
             return;
         }
         startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
@@ -174,27 +191,63 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** Logs in to the primary, then tells the client it is in, with the primary's parameters. */
+    /**
+     * Tells the client it is in. Server connections open lazily, at the first statement that needs one, so an
+     * idle client holds none; the ParameterStatus values come from an earlier login to the primary as the same
+     * user (corrected once this session's own primary connection reports otherwise). The first client of a
+     * user logs in to the primary right away, which also proves the credentials work.
+     */
     private void logIn() {
+        Map<String, String> known = context.serverParameters(backendUser(), backendDatabase());
+        if (known != null) {
+            completeLogin(ServerParameters.forClient(known, startup));
+            return;
+        }
         state = State.LOGGING_IN;
-        Backend primary = context.cluster().primary();
-        connect(primary).addListener(f -> {
+        connect(context.cluster().primary()).addListener(f -> {
             if (state == State.CLOSED) {
                 return;
             }
-            if (!f.isSuccess()) {
+            if (f.isSuccess()) {
+                completeLogin(((BackendConnection) f.getNow()).parameters());
+            } else {
                 loginFailed(f.cause());
-                return;
             }
-            BackendConnection server = (BackendConnection) f.getNow();
-            ByteBuf ok = Messages.authentication(client.alloc(), MessageType.AUTH_OK, null);
-            client.write(ok);
-            server.parameters().forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
-            cancelKey = context.register(this);
-            client.write(Messages.backendKeyData(client.alloc(), cancelKey[0], cancelKey[1]));
-            client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
-            state = State.READY;
         });
+    }
+
+    private void completeLogin(Map<String, String> parameters) {
+        reportedParameters = new HashMap<>(parameters);
+        client.write(Messages.authentication(client.alloc(), MessageType.AUTH_OK, null));
+        parameters.forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
+        cancelKey = context.register(this);
+        client.write(Messages.backendKeyData(client.alloc(), cancelKey[0], cancelKey[1]));
+        client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
+        state = State.READY;
+        idleTimer.idle(client.eventLoop(), 'I');
+    }
+
+    /** A new primary connection: its parameters are what the client should see; tell it what changed. */
+    private void primaryLoggedIn(BackendConnection server) {
+        context.serverParameters(backendUser(), backendDatabase(), server.parameters());
+        if (reportedParameters == null) {
+            return; // still logging in: completeLogin sends them all
+        }
+        server.parameters().forEach((k, v) -> {
+            if (!v.equals(reportedParameters.put(k, v))) {
+                client.write(Messages.parameterStatus(client.alloc(), k, v));
+            }
+        });
+    }
+
+    private String backendUser() {
+        String user = context.config().get(ReplicantOptions.USER);
+        return user != null ? user : startup.get("user");
+    }
+
+    private String backendDatabase() {
+        String database = context.config().get(ReplicantOptions.DATABASE);
+        return database != null ? database : startup.getOrDefault("database", startup.get("user"));
     }
 
     private void loginFailed(Throwable cause) {
@@ -445,12 +498,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return pending;
         }
         Map<String, String> parameters = new LinkedHashMap<>(startup);
-        String user = context.config().get(ReplicantOptions.USER);
-        parameters.put("user", user != null ? user : startup.get("user"));
-        String database = context.config().get(ReplicantOptions.DATABASE);
-        if (database != null) {
-            parameters.put("database", database);
-        }
+        parameters.put("user", backendUser());
+        parameters.put("database", backendDatabase());
         Future<BackendConnection> future = BackendConnection.open(client.eventLoop(), backend, parameters,
                 context.config().get(ReplicantOptions.PASSWORD),
                 (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
@@ -462,8 +511,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 server.listener(this);
                 if (state == State.CLOSED) {
                     server.close();
-                } else {
-                    servers.put(backend, server);
+                    return;
+                }
+                servers.put(backend, server);
+                if (backend.isPrimary()) {
+                    primaryLoggedIn(server);
                 }
             }
         });
@@ -517,6 +569,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         active = null;
         inFlight = List.of();
         client.writeAndFlush(frame.bytes());
+        if (transactionStatus == 'I' && context.draining()) {
+            fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
+            return;
+        }
+        if (queued.isEmpty()) {
+            idleTimer.idle(client.eventLoop(), transactionStatus);
+        }
         drainQueue();
     }
 
@@ -612,6 +671,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         close();
     }
 
+    /** Shutdown: ends the session now if it is between transactions, otherwise at its next ReadyForQuery 'I'. */
+    public void drain() {
+        client.eventLoop().execute(() -> {
+            if (state != State.READY || transactionStatus == 'I' && !awaitingReady() && queued.isEmpty()) {
+                fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
+            }
+        });
+    }
+
+    private void idleTimeout(char status) {
+        if (state != State.READY || awaitingReady()) {
+            return;
+        }
+        if (status == 'I') {
+            fatal(SqlState.IDLE_SESSION_TIMEOUT.code(), "terminating connection due to idle-session timeout "
+                    + "(proxy.idle_timeout)");
+        } else {
+            fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT.code(), "terminating connection due to idle-in-transaction "
+                    + "timeout (proxy.idle_in_transaction_timeout); the transaction was rolled back");
+        }
+    }
+
     /** A client's CancelRequest: cancels the query running for it, on whichever server runs it. */
     private void cancelRunningQuery() {
         if (active != null && !catchingUp) {
@@ -634,7 +715,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             context.unregister(cancelKey[0], cancelKey[1]);
         }
         state = State.CLOSED;
-        context.clientClosed();
+        idleTimer.stop();
+        context.clientClosed(this);
         servers.values().forEach(BackendConnection::close);
         servers.clear();
         if (afterCatchUp != null) {

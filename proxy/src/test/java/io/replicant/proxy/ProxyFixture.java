@@ -1,0 +1,97 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.YamlConfigLoader;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresBinaries;
+
+/** What the proxy's integration tests share: a config for the test cluster, pgjdbc connections, client programs. */
+final class ProxyFixture {
+    private ProxyFixture() {
+    }
+
+    /** The test cluster's proxy config on a free loopback port; {@code extra} is more YAML under {@code proxy:}. */
+    static ReplicantConfig config(LocalPostgresCluster cluster, String extra) {
+        String yaml = "hosts: [" + String.join(", ", cluster.hostList().split(",")) + "]\n"
+                + "database: " + LocalPostgresCluster.APP_DATABASE + "\n"
+                + "user: " + LocalPostgresCluster.APP_USER + "\n"
+                + "password: " + LocalPostgresCluster.APP_PASSWORD + "\n"
+                + "load_balance: round_robin\n"
+                + "proxy:\n  listen: 127.0.0.1:0\n" + extra;
+        return YamlConfigLoader.parse("proxy-test.yaml", yaml, Map.of()).build();
+    }
+
+    static ReplicantProxy start(LocalPostgresCluster cluster, String extra) throws SQLException {
+        return ReplicantProxy.start(config(cluster, extra), new SimpleMeterRegistry());
+    }
+
+    static Properties credentials() {
+        Properties p = new Properties();
+        p.setProperty("user", LocalPostgresCluster.APP_USER);
+        p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
+        return p;
+    }
+
+    static String url(ReplicantProxy proxy) {
+        return "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + LocalPostgresCluster.APP_DATABASE;
+    }
+
+    /** A pgjdbc connection through the proxy in {@code preferQueryMode} {@code mode}. */
+    static Connection connect(ReplicantProxy proxy, String mode) throws SQLException {
+        Properties p = credentials();
+        p.setProperty("preferQueryMode", mode);
+        return DriverManager.getConnection(url(proxy), p);
+    }
+
+    /** A pgjdbc connection straight to the primary. */
+    static Connection direct(LocalPostgresCluster cluster) throws SQLException {
+        return DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE), credentials());
+    }
+
+    /** Runs a PostgreSQL client program against the proxy; returns its output (stdout and stderr). */
+    static String run(ReplicantProxy proxy, Path dir, String program, String... args)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(PostgresBinaries.locate().path(program), "-h",
+                "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U", LocalPostgresCluster.APP_USER));
+        command.addAll(List.of(args));
+        command.add(LocalPostgresCluster.APP_DATABASE);
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
+        pb.redirectErrorStream(true);
+        Path output = dir.resolve(program + ".out");
+        pb.redirectOutput(output.toFile());
+        Process p = pb.start();
+        boolean exited = p.waitFor(90, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(output);
+        assertTrue(exited, program + " did not finish within 90 s; its output so far:\n" + out);
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
