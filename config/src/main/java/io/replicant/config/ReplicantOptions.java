@@ -189,15 +189,33 @@ public final class ReplicantOptions {
             "Address and port the proxy accepts PostgreSQL clients on. Loopback by default: a sidecar serves its own "
                     + "host; listen on another address only behind a firewall.");
 
-    public static final Option<String> PROXY_AUTH = define("proxy.auth", ValueType.oneOf("scram-sha-256", "trust"),
-            "scram-sha-256", Group.FREQUENTLY_USED, false,
-            "How the proxy authenticates clients: `scram-sha-256` (the client must log in as `user` with `password`) "
-                    + "or `trust` (any client that can connect; only sensible on loopback).");
+    public static final Option<String> PROXY_AUTH = define("proxy.auth",
+            ValueType.oneOf("scram-sha-256", "md5", "trust"), "scram-sha-256", Group.FREQUENTLY_USED, false,
+            "How the proxy authenticates clients: `scram-sha-256` (the client must log in as `user` with `password`), "
+                    + "`md5` (the same, for old clients; weaker) or `trust` (any client that can connect; only sensible "
+                    + "on loopback).");
 
     public static final Option<Long> PROXY_MAX_MESSAGE_SIZE = define("proxy.max_message_size",
             ValueType.byteSize(1024, 1L << 30), 256L << 20, Group.RARELY_USED, false,
             "Largest protocol message the proxy accepts from a client; a bigger one is answered with SQLSTATE 08P01 "
                     + "and the connection closed.");
+
+    public static final Option<String> PROXY_HTTP_LISTEN = define("proxy.http.listen", ValueType.text(),
+            "127.0.0.1:9930", Group.FREQUENTLY_USED, false,
+            "Address of the proxy's HTTP endpoint: `/metrics` (Prometheus), `/health` and `/ready`. `off` disables it. "
+                    + "Loopback by default, like `proxy.listen`.");
+
+    public static final Option<String> PROXY_TLS_CERT = define("proxy.tls.cert", ValueType.text(), null,
+            Group.FREQUENTLY_USED, false,
+            "PEM certificate (chain) the proxy presents to clients that ask for TLS (SSLRequest). Without it, TLS "
+                    + "requests are declined and clients continue in clear or give up, as their sslmode says.");
+
+    public static final Option<String> PROXY_TLS_KEY = define("proxy.tls.key", ValueType.text(), null,
+            Group.FREQUENTLY_USED, false, "PEM private key (PKCS#8) of `proxy.tls.cert`.");
+
+    public static final Option<Boolean> PROXY_TLS_REQUIRED = define("proxy.tls.required", ValueType.bool(), false,
+            Group.RARELY_USED, false,
+            "Refuse clients that do not use TLS (SQLSTATE 28000). Needs `proxy.tls.cert` and `proxy.tls.key`.");
 
     public static final Option<Integer> PROXY_THREADS = define("proxy.threads", ValueType.integer(0, 1024), 0,
             Group.RARELY_USED, false,

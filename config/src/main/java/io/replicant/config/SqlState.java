@@ -33,6 +33,8 @@ public enum SqlState {
     INVALID_PASSWORD("28P01"),
     /** The logical connection or statement is closed. */
     OBJECT_NOT_IN_PREREQUISITE_STATE("55000"),
+    /** An admin console command the proxy does not know (proxy). */
+    SYNTAX_ERROR("42601"),
     /** More clients than proxy.max_clients (proxy). */
     TOO_MANY_CONNECTIONS("53300"),
     /** The proxy is shutting down (proxy). */

@@ -45,7 +45,8 @@ public final class Cluster implements AutoCloseable {
     /** Why writes are refused right now (a split brain), or null. */
     private volatile String writeBlock;
     private final Map<Backend, HikariDataSource> pools = new LinkedHashMap<>();
-    private final Router router;
+    private volatile Router router;
+    private final ClassificationCache cache;
     private final PgFunctionCatalog catalog;
     private final RoutingMetrics metrics;
     private final ScheduledExecutorService housekeeper;
@@ -70,7 +71,7 @@ public final class Cluster implements AutoCloseable {
         });
         // Its own connection, not a pooled one: a pool exhausted by the app must not starve the catalog.
         this.catalog = new PgFunctionCatalog(name, () -> connectDirectly(config, this.primary.host()), housekeeper);
-        ClassificationCache cache = new ClassificationCache(new StatementClassifier(),
+        this.cache = new ClassificationCache(new StatementClassifier(),
                 config.get(ReplicantOptions.PARSE_CACHE_SIZE), metrics);
         this.router = new Router(config, cache, catalog);
         this.defaultQuorum = config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
@@ -250,6 +251,15 @@ public final class Cluster implements AutoCloseable {
 
     public Router router() {
         return router;
+    }
+
+    /**
+     * Routes from now on by the routing options and rules of {@code next} (a reloaded configuration); the
+     * hosts, pools and monitor stay as they are.
+     */
+    public void reroute(ReplicantConfig next) {
+        router = new Router(next, cache, catalog);
+        LOG.info("[{}] routing options and rules reloaded from {}", name, next.source());
     }
 
     PgFunctionCatalog catalog() {

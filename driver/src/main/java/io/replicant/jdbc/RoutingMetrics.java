@@ -82,7 +82,7 @@ public final class RoutingMetrics implements ClassificationCache.CacheListener {
         counter("replicant.pins", "reason", reason, null, null).increment();
     }
 
-    void failed(String sqlState) {
+    public void failed(String sqlState) {
         String cls = sqlState == null || sqlState.length() < 2 ? "unknown" : sqlState.substring(0, 2);
         counter("replicant.errors", "sqlstate_class", cls, null, null).increment();
     }

@@ -1,28 +1,44 @@
 package io.replicant.proxy;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.netty.handler.ssl.SslContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.jdbc.Cluster;
 import io.replicant.proxy.session.ClientSession;
+import io.replicant.router.Backend;
 import io.replicant.router.RouteDecision;
 
 /** What every client session of one proxy shares: the configuration, the cluster (router, monitor) and meters. */
 public final class ProxyContext {
-    private final ReplicantConfig config;
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyContext.class);
+    private volatile ReplicantConfig config;
+    private final ConfigReload.Source source;
+    private final SslContext tls;
     private final Cluster cluster;
     private final AtomicInteger clients = new AtomicInteger();
     private final Counter authFailures;
-    private final int maxClients;
+    private final AtomicInteger servers = new AtomicInteger();
+    private final Timer primaryExchanges;
+    private final Timer replicaExchanges;
+    private final Counter bytesFromClients;
+    private final Counter bytesToClients;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
     /** The primary's ParameterStatus values at the latest login, by user and database. */
@@ -30,18 +46,76 @@ public final class ProxyContext {
     /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
     private final ConcurrentMap<Long, ClientSession> sessionsByKey = new ConcurrentHashMap<>();
 
-    ProxyContext(ReplicantConfig config, Cluster cluster, MeterRegistry registry) {
+    ProxyContext(ReplicantConfig config, ConfigReload.Source source, Cluster cluster, SslContext tls,
+            MeterRegistry registry) {
         this.config = config;
+        this.source = source;
         this.cluster = cluster;
-        this.maxClients = config.get(ReplicantOptions.PROXY_MAX_CLIENTS);
+        this.tls = tls;
         Gauge.builder("replicant.proxy.clients", clients, AtomicInteger::get).tag("cluster", cluster.name())
                 .description("Client connections open on the proxy").register(registry);
         this.authFailures = Counter.builder("replicant.proxy.auth.failures").tag("cluster", cluster.name())
                 .description("Client logins refused").register(registry);
+        Gauge.builder("replicant.proxy.servers", servers, AtomicInteger::get).tag("cluster", cluster.name())
+                .description("Server connections open from the proxy").register(registry);
+        this.primaryExchanges = exchangeTimer(registry, "primary");
+        this.replicaExchanges = exchangeTimer(registry, "replica");
+        this.bytesFromClients = bytesCounter(registry, "from_clients");
+        this.bytesToClients = bytesCounter(registry, "to_clients");
+    }
+
+    /** TLS for clients that ask for it; null when not configured. */
+    public SslContext tls() {
+        return tls;
+    }
+
+    /** The configuration in force (it changes on a reload). */
+    private Timer exchangeTimer(MeterRegistry registry, String target) {
+        return Timer.builder("replicant.proxy.exchange").tag("cluster", cluster.name()).tag("target", target)
+                .description("Time from a client's query (or Sync) to the server's ReadyForQuery")
+                .publishPercentileHistogram().register(registry);
+    }
+
+    private Counter bytesCounter(MeterRegistry registry, String direction) {
+        return Counter.builder("replicant.proxy.bytes").tag("cluster", cluster.name()).tag("direction", direction)
+                .baseUnit("bytes").description("Protocol bytes relayed").register(registry);
+    }
+
+    /** One exchange (a query or an extended-protocol batch) ended with ReadyForQuery. */
+    public void exchanged(Backend server, long nanos, long bytesIn, long bytesOut) {
+        (server.isPrimary() ? primaryExchanges : replicaExchanges).record(nanos, TimeUnit.NANOSECONDS);
+        bytesFromClients.increment(bytesIn);
+        bytesToClients.increment(bytesOut);
+    }
+
+    public void serverOpened() {
+        servers.incrementAndGet();
+    }
+
+    public void serverClosed() {
+        servers.decrementAndGet();
     }
 
     public ReplicantConfig config() {
         return config;
+    }
+
+    /**
+     * Reads the configuration file again and applies it, or throws and keeps the running one: when the file is
+     * invalid (the error names the YAML path and line) or changes what only a restart can change.
+     *
+     * @return notes for the operator
+     */
+    public synchronized List<String> reload() {
+        if (source == null) {
+            throw new ConfigException("(proxy)", "this proxy was not started from a configuration file", "RELOAD");
+        }
+        ReplicantConfig next = source.load();
+        ConfigReload.check(config, next);
+        cluster.reroute(next);
+        config = next;
+        LOG.info("[proxy] configuration reloaded from {}", next.source());
+        return List.of("configuration reloaded from " + next.source());
     }
 
     public Cluster cluster() {
@@ -51,7 +125,7 @@ public final class ProxyContext {
     /** Counts a new client connection; false when it is one more than {@code proxy.max_clients}. */
     public boolean clientOpened(ClientSession session) {
         sessions.add(session);
-        return clients.incrementAndGet() <= maxClients;
+        return clients.incrementAndGet() <= config.get(ReplicantOptions.PROXY_MAX_CLIENTS);
     }
 
     public void clientClosed(ClientSession session) {
@@ -110,6 +184,15 @@ public final class ProxyContext {
 
     public void serverParameters(String user, String database, Map<String, String> parameters) {
         serverParameters.put(user + '\0' + database, Map.copyOf(parameters));
+    }
+
+    /** Why the proxy should not be sent new work now, for {@code /ready}; null when it is ready. */
+    public String notReadyBecause() {
+        if (draining) {
+            return "shutting down";
+        }
+        Backend primary = cluster.primary();
+        return primary.isAvailable() ? null : "the primary " + primary.name() + " is down: " + primary.reason();
     }
 
     public void authFailed() {

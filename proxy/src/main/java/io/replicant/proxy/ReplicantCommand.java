@@ -14,6 +14,7 @@ import io.replicant.config.YamlConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 
 /** The {@code replicant} command line: {@code replicant proxy --config replicant.yaml}. */
 @Command(name = "replicant", mixinStandardHelpOptions = true, version = "replicant 0.1.0",
@@ -36,26 +37,28 @@ public final class ReplicantCommand {
                 description = "Overrides proxy.listen (default 127.0.0.1:6432).")
         String listen;
 
+        /** The file, with the command line's overrides; read again on RELOAD and SIGHUP. */
+        private ReplicantConfig load() {
+            ConfigBuilder builder = YamlConfigLoader.load(config);
+            if (listen != null) {
+                builder.set(ReplicantOptions.PROXY_LISTEN.name(), listen, "--listen", false);
+            }
+            return builder.build();
+        }
+
         @Override
         public Integer call() throws InterruptedException {
-            ReplicantConfig settings;
+            ReplicantProxy proxy;
             try {
-                ConfigBuilder builder = YamlConfigLoader.load(config);
-                if (listen != null) {
-                    builder.set(ReplicantOptions.PROXY_LISTEN.name(), listen, "--listen", false);
-                }
-                settings = builder.build();
+                proxy = ReplicantProxy.start(this::load, new SimpleMeterRegistry());
             } catch (ConfigException e) {
                 System.err.println("replicant: " + e.getMessage());
                 return 2;
-            }
-            ReplicantProxy proxy;
-            try {
-                proxy = ReplicantProxy.start(settings, new SimpleMeterRegistry());
             } catch (SQLException e) {
                 System.err.println("replicant: " + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")");
                 return 1;
             }
+            reloadOnSighup(proxy);
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 proxy.close();
@@ -64,6 +67,21 @@ public final class ReplicantCommand {
             System.out.println("replicant proxy listening on " + proxy.address());
             stopped.await();
             return 0;
+        }
+
+        private static void reloadOnSighup(ReplicantProxy proxy) {
+            try {
+                Signal.handle(new Signal("HUP"), signal -> {
+                    try {
+                        proxy.context().reload();
+                    } catch (ConfigException e) {
+                        System.err.println("replicant: SIGHUP: the configuration was not reloaded; the running one "
+                                + "stays: " + e.getMessage());
+                    }
+                });
+            } catch (IllegalArgumentException e) {
+                System.err.println("replicant: no SIGHUP on this platform; use the admin console's RELOAD");
+            }
         }
     }
 }

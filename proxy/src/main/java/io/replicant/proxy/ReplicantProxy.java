@@ -1,5 +1,6 @@
 package io.replicant.proxy;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
@@ -9,12 +10,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.replicant.config.ConfigException;
+import io.replicant.config.Option;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
@@ -36,9 +47,11 @@ public final class ReplicantProxy implements AutoCloseable {
     private final Channel server;
     private final ProxyContext context;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final OpsEndpoint ops;
 
     private ReplicantProxy(Cluster cluster, EventLoopGroup acceptor, EventLoopGroup workers, Channel server,
-            ProxyContext context) {
+            ProxyContext context, OpsEndpoint ops) {
+        this.ops = ops;
         this.cluster = cluster;
         this.acceptor = acceptor;
         this.workers = workers;
@@ -50,12 +63,44 @@ public final class ReplicantProxy implements AutoCloseable {
      * Opens the cluster (checking the primary and the credentials) and starts listening.
      *
      * @throws SQLException if the cluster cannot be opened, or 22023 for a bad {@code proxy.listen}
+     * @throws ConfigException if the TLS certificate or key cannot be loaded
      */
     public static ReplicantProxy start(ReplicantConfig config, MeterRegistry registry) throws SQLException {
-        InetSocketAddress listen = listenAddress(config.get(ReplicantOptions.PROXY_LISTEN));
-        Cluster cluster = Cluster.open(config, registry);
-        ProxyContext context = new ProxyContext(config, cluster, registry);
-        long maxMessage = config.get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
+        return start(config, null, registry);
+    }
+
+    /**
+     * Starts from a configuration source that RELOAD and SIGHUP read again.
+     *
+     * @throws ConfigException if the configuration is invalid
+     */
+    public static ReplicantProxy start(ConfigReload.Source source, MeterRegistry registry) throws SQLException {
+        return start(source.load(), source, registry);
+    }
+
+    private static ReplicantProxy start(ReplicantConfig config, ConfigReload.Source source, MeterRegistry registry)
+            throws SQLException {
+        InetSocketAddress listen = listenAddress(ReplicantOptions.PROXY_LISTEN, config);
+        String http = config.get(ReplicantOptions.PROXY_HTTP_LISTEN);
+        InetSocketAddress httpAddress = http.equals("off") ? null : listenAddress(ReplicantOptions.PROXY_HTTP_LISTEN,
+                config);
+        SslContext tls = TlsSupport.serverContext(config);
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        CompositeMeterRegistry meters = new CompositeMeterRegistry().add(prometheus).add(registry);
+        new JvmMemoryMetrics().bindTo(meters);
+        new JvmGcMetrics().bindTo(meters);
+        new JvmThreadMetrics().bindTo(meters);
+        new ProcessorMetrics().bindTo(meters);
+        Cluster cluster = Cluster.open(config, meters);
+        ProxyContext context = new ProxyContext(config, source, cluster, tls, meters);
+        OpsEndpoint ops;
+        try {
+            ops = httpAddress == null ? null : OpsEndpoint.start(httpAddress, prometheus, context);
+        } catch (IOException e) {
+            cluster.close();
+            throw new SQLException("the proxy could not listen on " + httpAddress + " (proxy.http.listen): "
+                    + e.getMessage(), SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), e);
+        }
         EventLoopGroup acceptor = Transport.eventLoops(1);
         int threads = config.get(ReplicantOptions.PROXY_THREADS);
         EventLoopGroup workers = Transport.eventLoops(threads > 0 ? threads
@@ -66,14 +111,19 @@ public final class ReplicantProxy implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            long maxMessage = context.config().get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
                             ch.pipeline().addLast(new FrontendDecoder(maxMessage), new ClientSession(context));
                         }
                     }).bind(listen).sync().channel();
-            LOG.info("[proxy] listening on {} for cluster {} ({})", server.localAddress(), cluster.name(), Transport.name());
-            return new ReplicantProxy(cluster, acceptor, workers, server, context);
+            LOG.info("[proxy] listening on {} for cluster {} ({}); HTTP endpoint {}", server.localAddress(),
+                    cluster.name(), Transport.name(), ops == null ? "off" : ops.address());
+            return new ReplicantProxy(cluster, acceptor, workers, server, context, ops);
         } catch (Exception e) {
             acceptor.shutdownGracefully();
             workers.shutdownGracefully();
+            if (ops != null) {
+                ops.close();
+            }
             cluster.close();
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -83,7 +133,8 @@ public final class ReplicantProxy implements AutoCloseable {
         }
     }
 
-    static InetSocketAddress listenAddress(String text) throws SQLException {
+    static InetSocketAddress listenAddress(Option<String> option, ReplicantConfig config) throws SQLException {
+        String text = config.get(option);
         int colon = text.lastIndexOf(':');
         try {
             if (colon <= 0) {
@@ -96,7 +147,7 @@ public final class ReplicantProxy implements AutoCloseable {
             }
             return new InetSocketAddress(host, port);
         } catch (NumberFormatException e) {
-            throw new SQLException("proxy.listen: expected host:port like 127.0.0.1:6432, got '" + text + "'",
+            throw new SQLException(option.name() + ": expected host:port like 127.0.0.1:6432, got '" + text + "'",
                     SqlState.INVALID_PARAMETER_VALUE.code());
         }
     }
@@ -104,6 +155,11 @@ public final class ReplicantProxy implements AutoCloseable {
     /** Where the proxy listens (the real port when {@code proxy.listen} asked for port 0). */
     public InetSocketAddress address() {
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /** Where the HTTP endpoint listens; null when {@code proxy.http.listen} is off. */
+    public InetSocketAddress httpAddress() {
+        return ops == null ? null : ops.address();
     }
 
     public ProxyContext context() {
@@ -136,6 +192,9 @@ public final class ReplicantProxy implements AutoCloseable {
         }
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully().syncUninterruptibly();
+        if (ops != null) {
+            ops.close();
+        }
         cluster.close();
         LOG.info("[proxy] stopped");
     }

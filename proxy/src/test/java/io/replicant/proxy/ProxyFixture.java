@@ -28,13 +28,17 @@ final class ProxyFixture {
 
     /** The test cluster's proxy config on a free loopback port; {@code extra} is more YAML under {@code proxy:}. */
     static ReplicantConfig config(LocalPostgresCluster cluster, String extra) {
-        String yaml = "hosts: [" + String.join(", ", cluster.hostList().split(",")) + "]\n"
+        return YamlConfigLoader.parse("proxy-test.yaml", yaml(cluster, extra), Map.of()).build();
+    }
+
+    /** The YAML text of {@link #config}. */
+    static String yaml(LocalPostgresCluster cluster, String extra) {
+        return "hosts: [" + String.join(", ", cluster.hostList().split(",")) + "]\n"
                 + "database: " + LocalPostgresCluster.APP_DATABASE + "\n"
                 + "user: " + LocalPostgresCluster.APP_USER + "\n"
                 + "password: " + LocalPostgresCluster.APP_PASSWORD + "\n"
                 + "load_balance: round_robin\n"
-                + "proxy:\n  listen: 127.0.0.1:0\n" + extra;
-        return YamlConfigLoader.parse("proxy-test.yaml", yaml, Map.of()).build();
+                + "proxy:\n  listen: 127.0.0.1:0\n  http:\n    listen: 127.0.0.1:0\n" + extra;
     }
 
     static ReplicantProxy start(LocalPostgresCluster cluster, String extra) throws SQLException {
@@ -67,10 +71,16 @@ final class ProxyFixture {
     /** Runs a PostgreSQL client program against the proxy; returns its output (stdout and stderr). */
     static String run(ReplicantProxy proxy, Path dir, String program, String... args)
             throws IOException, InterruptedException {
+        return runOn(proxy, LocalPostgresCluster.APP_DATABASE, dir, program, args);
+    }
+
+    /** Like {@link #run}, connecting to {@code database} (the last argument of the command line). */
+    static String runOn(ReplicantProxy proxy, String database, Path dir, String program, String... args)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(PostgresBinaries.locate().path(program), "-h",
                 "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U", LocalPostgresCluster.APP_USER));
         command.addAll(List.of(args));
-        command.add(LocalPostgresCluster.APP_DATABASE);
+        command.add(database);
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
         pb.redirectErrorStream(true);

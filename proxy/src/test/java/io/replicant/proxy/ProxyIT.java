@@ -308,6 +308,23 @@ class ProxyIT {
     }
 
     @Test
+    void pythonPsycopg2ClientIsRoutedLikeAnyOther(@TempDir Path dir) throws Exception {
+        Path script = Path.of(getClass().getResource("/psycopg2_client.py").toURI());
+        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), "127.0.0.1",
+                Integer.toString(proxy.address().getPort()), LocalPostgresCluster.APP_USER,
+                LocalPostgresCluster.APP_PASSWORD, LocalPostgresCluster.APP_DATABASE)
+                .redirectErrorStream(true).redirectOutput(dir.resolve("py.out").toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the Python client did not finish");
+        String out = Files.readString(dir.resolve("py.out"));
+        assertEquals(0, p.exitValue(), out);
+        for (String expected : List.of("\"autocommit_read_on_replica\": true", "\"error_sqlstate\": \"42P01\"",
+                "\"transaction_read\": \"updated\"", "\"transaction_read_on_replica\": false",
+                "\"application_name\": \"psycopg2-test\"", "\"rows_counted\": 50000")) {
+            assertTrue(out.contains(expected), expected + " not in " + out);
+        }
+    }
+
+    @Test
     void psqlSelectOne(@TempDir Path dir) throws Exception {
         Path script = dir.resolve("one.sql");
         Files.writeString(script, "SELECT 1 AS one;\n");

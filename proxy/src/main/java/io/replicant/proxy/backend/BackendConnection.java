@@ -2,11 +2,8 @@ package io.replicant.proxy.backend;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +24,7 @@ import io.netty.util.concurrent.Promise;
 import io.replicant.proxy.Transport;
 import io.replicant.proxy.protocol.BackendDecoder;
 import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.Md5Password;
 import io.replicant.proxy.protocol.MessageType;
 import io.replicant.proxy.protocol.Messages;
 import io.replicant.router.Backend;
@@ -58,6 +56,7 @@ public final class BackendConnection {
     private int appliedSettings;
     /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL. */
     private final Map<String, String> prepared = new HashMap<>();
+    private final long connectedAt = System.currentTimeMillis();
 
     private BackendConnection(Backend backend, Channel channel) {
         this.backend = backend;
@@ -100,6 +99,14 @@ public final class BackendConnection {
     /** The server's ParameterStatus values from login and since (server_version, client_encoding, …). */
     public Map<String, String> parameters() {
         return parameters;
+    }
+
+    public long connectedAt() {
+        return connectedAt;
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
     }
 
     public int processId() {
@@ -242,7 +249,7 @@ public final class BackendConnection {
                 case MessageType.AUTH_MD5:
                     byte[] salt = new byte[4];
                     body.readBytes(salt);
-                    ctx.writeAndFlush(Messages.password(ctx.alloc(), md5(requirePassword(), user, salt)));
+                    ctx.writeAndFlush(Messages.password(ctx.alloc(), Md5Password.encode(requirePassword(), user, salt)));
                     return;
                 case MessageType.AUTH_SASL:
                     List<String> mechanisms = new ArrayList<>();
@@ -296,13 +303,5 @@ public final class BackendConnection {
             ready.tryFailure(cause);
             ctx.close();
         }
-    }
-
-    static String md5(String password, String user, byte[] salt) throws NoSuchAlgorithmException {
-        MessageDigest md = MessageDigest.getInstance("MD5");
-        String inner = HexFormat.of().formatHex(md.digest((password + user).getBytes(StandardCharsets.UTF_8)));
-        md.update(inner.getBytes(StandardCharsets.US_ASCII));
-        md.update(salt);
-        return "md5" + HexFormat.of().formatHex(md.digest());
     }
 }

@@ -24,6 +24,9 @@ public final class MessageType {
     public static final byte READY_FOR_QUERY = 'Z';
     public static final byte ERROR_RESPONSE = 'E';
     public static final byte NOTICE_RESPONSE = 'N';
+    public static final byte ROW_DESCRIPTION = 'T';
+    public static final byte DATA_ROW = 'D';
+    public static final byte COMMAND_COMPLETE = 'C';
     public static final byte PARSE_COMPLETE = '1';
     public static final byte CLOSE_COMPLETE = '3';
     /** Describe/Close target: a prepared statement (else 'P', a portal). */

@@ -1,6 +1,7 @@
 package io.replicant.proxy.protocol;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 import io.netty.buffer.ByteBuf;
@@ -13,6 +14,7 @@ public final class Messages {
     public static final byte FIELD_SEVERITY_NONLOCALIZED = 'V';
     public static final byte FIELD_CODE = 'C';
     public static final byte FIELD_MESSAGE = 'M';
+    private static final int TEXT_OID = 25;
 
     private Messages() {
     }
@@ -61,6 +63,51 @@ public final class Messages {
         writeCString(buf, message);
         buf.writeByte(0);
         return finish(buf);
+    }
+
+    /** A RowDescription of text columns (type oid 25, text format). */
+    public static ByteBuf rowDescription(ByteBufAllocator alloc, List<String> columns) {
+        ByteBuf buf = start(alloc, MessageType.ROW_DESCRIPTION);
+        buf.writeShort(columns.size());
+        for (String column : columns) {
+            writeCString(buf, column);
+            buf.writeInt(0); // table oid
+            buf.writeShort(0); // column number
+            buf.writeInt(TEXT_OID);
+            buf.writeShort(-1); // variable length
+            buf.writeInt(-1); // no type modifier
+            buf.writeShort(0); // text format
+        }
+        return finish(buf);
+    }
+
+    /** A DataRow of text values; a null value is SQL NULL. */
+    public static ByteBuf dataRow(ByteBufAllocator alloc, List<String> values) {
+        ByteBuf buf = start(alloc, MessageType.DATA_ROW);
+        buf.writeShort(values.size());
+        for (String value : values) {
+            if (value == null) {
+                buf.writeInt(-1);
+            } else {
+                byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+                buf.writeInt(bytes.length);
+                buf.writeBytes(bytes);
+            }
+        }
+        return finish(buf);
+    }
+
+    public static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {
+        ByteBuf buf = start(alloc, MessageType.COMMAND_COMPLETE);
+        writeCString(buf, tag);
+        return finish(buf);
+    }
+
+    /** A NoticeResponse with severity, SQLSTATE and message. */
+    public static ByteBuf notice(ByteBufAllocator alloc, String severity, String sqlState, String message) {
+        ByteBuf buf = error(alloc, severity, sqlState, message);
+        buf.setByte(0, MessageType.NOTICE_RESPONSE);
+        return buf;
     }
 
     // ---------------------------------------------------------------- to servers

@@ -1,5 +1,6 @@
 package io.replicant.proxy.session;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,10 +19,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
 import io.netty.util.concurrent.Future;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.backend.BackendLoginException;
 import io.replicant.proxy.protocol.Frame;
@@ -54,10 +58,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private State state = State.STARTUP;
     private Channel client;
     private final Map<String, String> startup = new LinkedHashMap<>();
-    private ScramExchange scram;
+    private ClientAuth auth;
     /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
     private int[] cancelKey;
-    private final Map<Backend, BackendConnection> servers = new HashMap<>();
+    /** Concurrent only so the admin console may list it from another event loop. */
+    private final Map<Backend, BackendConnection> servers = new ConcurrentHashMap<>();
     private final Map<Backend, Future<BackendConnection>> opening = new HashMap<>();
     private final ArrayDeque<Frame> queued = new ArrayDeque<>();
 
@@ -70,7 +75,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
     private BackendConnection batchServer;
     private final PreparedStatements statements = new PreparedStatements();
-    private char transactionStatus = 'I';
+    private volatile char transactionStatus = 'I';
+    private final long connectedAt = System.currentTimeMillis();
+    private volatile long lastRequestAt;
+    // the exchange in flight, for metrics
+    private long exchangeStartedAt;
+    private long bytesIn;
+    private long bytesOut;
     private Backend transactionBackend;
     private Backend lastReplica;
     private boolean exchangeFailed;
@@ -81,6 +92,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** False when the connection was one more than proxy.max_clients: refused at its StartupMessage. */
     private boolean admitted;
     private final IdleTimer idleTimer;
+    /** Set for a client of the admin console (database "replicant"): it never reaches a server. */
+    private AdminConsole admin;
+    private boolean tls;
     /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
     private Map<String, String> reportedParameters;
 
@@ -114,7 +128,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
                 break;
             case READY:
+                bytesIn += frame.bytes().readableBytes();
                 idleTimer.busy();
+                lastRequestAt = System.currentTimeMillis();
                 onClientFrame(frame); // takes ownership
                 break;
             default:
@@ -124,8 +140,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void onStartup(StartupPacket packet) {
+        if (packet instanceof StartupPacket.SslRequest && context.tls() != null && !tls) {
+            client.writeAndFlush(client.alloc().buffer(1).writeByte('S'));
+            client.pipeline().addFirst("tls", context.tls().newHandler(client.alloc())); // the rest is encrypted
+            tls = true;
+            return;
+        }
         if (packet instanceof StartupPacket.SslRequest || packet instanceof StartupPacket.GssEncRequest) {
-            client.writeAndFlush(client.alloc().buffer(1).writeByte('N')); // TLS is not configured: go on in clear
+            client.writeAndFlush(client.alloc().buffer(1).writeByte('N')); // declined: the client decides what next
             return;
         }
         if (packet instanceof StartupPacket.CancelRequest cancel) {
@@ -141,6 +163,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     + context.config().get(ReplicantOptions.PROXY_MAX_CLIENTS) + ")");
             return;
         }
+        if (!tls && context.config().get(ReplicantOptions.PROXY_TLS_REQUIRED)) {
+            fatal(SqlState.INVALID_AUTHORIZATION.code(), "this proxy accepts TLS connections only (proxy.tls.required)");
+            return;
+        }
         if (context.draining()) {
             fatal(SqlState.CANNOT_CONNECT_NOW.code(), "the proxy is shutting down");
             return;
@@ -154,37 +180,43 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         String database = startup.getOrDefault("database", user);
         String configuredDatabase = context.config().get(ReplicantOptions.DATABASE);
-        if (configuredDatabase != null && !configuredDatabase.equals(database)) {
+        if (AdminConsole.DATABASE.equals(database)) {
+            admin = new AdminConsole(context);
+        } else if (configuredDatabase != null && !configuredDatabase.equals(database)) {
             fatal(SqlState.INVALID_CATALOG_NAME.code(), "database \"" + database + "\" is not served by this proxy");
             return;
         }
-        if (context.config().get(ReplicantOptions.PROXY_AUTH).equals("trust")) {
+        String method = context.config().get(ReplicantOptions.PROXY_AUTH);
+        if (method.equals("trust")) {
             logIn();
             return;
         }
         String password = context.config().get(ReplicantOptions.PASSWORD);
         if (password == null) {
-            fatal(SqlState.INVALID_PASSWORD.code(), "proxy.auth is scram-sha-256 but no password is configured");
+            fatal(SqlState.INVALID_PASSWORD.code(), "proxy.auth is " + method + " but no password is configured");
             return;
         }
-        scram = new ScramExchange(password);
+        auth = ClientAuth.forMethod(method, user, password);
         state = State.AUTHENTICATING;
-        client.writeAndFlush(ScramExchange.request(client.alloc()));
+        client.writeAndFlush(auth.request(client.alloc()));
     }
 
     private void onAuthentication(Frame frame) {
         if (frame.type() != MessageType.PASSWORD) {
-            fatal(SqlState.PROTOCOL_VIOLATION.code(), "expected a SASL response, got message type '"
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), "expected a password message, got message type '"
                     + (char) frame.type() + "'");
             return;
         }
         try {
-            client.writeAndFlush(scram.answer(frame, client.alloc()));
-            if (scram.done()) {
-                scram = null;
+            ByteBuf answer = auth.answer(frame, client.alloc());
+            if (answer != null) {
+                client.writeAndFlush(answer);
+            }
+            if (auth.done()) {
+                auth = null;
                 logIn();
             }
-        } catch (ScramExchange.ScramFailure e) {
+        } catch (ClientAuth.Failure e) {
             context.authFailed();
             fatal(SqlState.INVALID_PASSWORD.code(), e.getMessage() != null ? e.getMessage()
                     : "password authentication failed for user \"" + startup.get("user") + "\"");
@@ -198,6 +230,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * user logs in to the primary right away, which also proves the credentials work.
      */
     private void logIn() {
+        if (admin != null) {
+            Map<String, String> known = context.serverParameters(backendUser(), context.config()
+                    .get(ReplicantOptions.DATABASE));
+            completeLogin(ServerParameters.forClient(known != null ? known : ServerParameters.ADMIN, startup));
+            return;
+        }
         Map<String, String> known = context.serverParameters(backendUser(), backendDatabase());
         if (known != null) {
             completeLogin(ServerParameters.forClient(known, startup));
@@ -285,6 +323,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Handles one client message; takes ownership of the frame. */
     private void dispatch(Frame frame) {
+        if (admin != null && frame.type() != MessageType.TERMINATE) {
+            admin.onFrame(frame, client, this); // takes ownership
+            return;
+        }
         switch (frame.type()) {
             case MessageType.QUERY:
                 Classification c = context.cluster().router().classify(Messages.querySql(frame));
@@ -427,6 +469,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void transmit(BackendConnection server, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
+        if (active == null) {
+            exchangeStartedAt = System.nanoTime();
+        }
         exchangeFailed = false;
         active = server;
         String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
@@ -509,6 +554,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             if (f.isSuccess()) {
                 BackendConnection server = (BackendConnection) f.getNow();
                 server.listener(this);
+                context.serverOpened();
                 if (state == State.CLOSED) {
                     server.close();
                     return;
@@ -547,11 +593,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
+            context.cluster().metrics().failed(Messages.errorField(frame, Messages.FIELD_CODE));
         }
+        bytesOut += frame.bytes().readableBytes();
         if (type != MessageType.READY_FOR_QUERY) {
             client.write(frame.bytes());
             return;
         }
+        context.exchanged(server.backend(), System.nanoTime() - exchangeStartedAt, bytesIn, bytesOut);
+        bytesIn = 0;
+        bytesOut = 0;
         statements.exchangeEnded();
         transactionStatus = Messages.transactionStatus(frame);
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
@@ -627,6 +678,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void onClosed(BackendConnection server) {
         servers.remove(server.backend());
+        context.serverClosed();
         if (state == State.CLOSED) {
             return;
         }
@@ -648,9 +700,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof ProtocolException || cause.getCause() instanceof ProtocolException) {
-            fatal(SqlState.PROTOCOL_VIOLATION.code(), (cause instanceof ProtocolException ? cause : cause.getCause())
-                    .getMessage());
+        Throwable problem = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (problem instanceof ProtocolException) {
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), problem.getMessage());
+        } else if (problem instanceof IndexOutOfBoundsException) { // a message body shorter than its fields
+            fatal(SqlState.PROTOCOL_VIOLATION.code(), "malformed protocol message");
         } else {
             LOG.debug("[proxy] client connection failed", cause);
             close();
@@ -732,6 +786,24 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.flush();
             client.close();
         }
+    }
+
+    // ---------------------------------------------------------------- for the admin console
+
+    /** What SHOW CLIENTS and SHOW SERVERS report about this session (read from another thread: approximate). */
+    public record Snapshot(String user, String database, String applicationName, InetSocketAddress address,
+            InetSocketAddress localAddress, long connectedAt, long lastRequestAt, String state,
+            char transactionStatus, String pinned, List<BackendConnection> servers, BackendConnection active,
+            int opening, boolean tls) {
+    }
+
+    public Snapshot snapshot() {
+        BackendConnection running = active;
+        String status = state != State.READY ? "login" : running != null || connecting ? "active" : "idle";
+        return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
+                applicationName(), (InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress(),
+                connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.values()),
+                running, opening.size(), tls);
     }
 
     // ---------------------------------------------------------------- SessionView

@@ -20,7 +20,7 @@ import io.replicant.proxy.protocol.Messages;
  * user name comes from the StartupMessage). The verifier is derived from the configured password with a
  * fresh salt per login, so no secret is stored beyond the configuration itself.
  */
-final class ScramExchange {
+final class ScramExchange implements ClientAuth {
     static final String MECHANISM = "SCRAM-SHA-256";
     private static final ScramMechanism SHA_256 = ScramMechanism.SCRAM_SHA_256;
     private static final int ITERATIONS = 4096;
@@ -42,13 +42,14 @@ final class ScramExchange {
      * Answers the client's next SASL message: SASLInitialResponse (mechanism, then the client-first-message)
      * with SASLContinue, then SASLResponse with SASLFinal.
      */
-    ByteBuf answer(Frame frame, ByteBufAllocator alloc) throws ScramFailure {
+    @Override
+    public ByteBuf answer(Frame frame, ByteBufAllocator alloc) throws Failure {
         ByteBuf body = frame.body();
         try {
             if (!started) {
                 String mechanism = Frame.readCString(body);
                 if (!MECHANISM.equals(mechanism)) {
-                    throw new ScramFailure("unsupported SASL mechanism " + mechanism);
+                    throw new Failure("unsupported SASL mechanism " + mechanism);
                 }
                 String clientFirst = body.readCharSequence(body.readInt(), StandardCharsets.UTF_8).toString();
                 started = true;
@@ -58,32 +59,32 @@ final class ScramExchange {
             done = true;
             return Messages.authentication(alloc, MessageType.AUTH_SASL_FINAL, utf8(serverFinal));
         } catch (RuntimeException e) {
-            throw new ScramFailure("malformed SASL message: " + e.getMessage());
+            throw new Failure("malformed SASL message: " + e.getMessage());
         }
     }
 
-    /** The client proved it knows the password. */
-    boolean done() {
+    @Override
+    public boolean done() {
         return done;
     }
 
-    /** The AuthenticationSASL request that starts the exchange. */
-    static ByteBuf request(ByteBufAllocator alloc) {
+    @Override
+    public ByteBuf request(ByteBufAllocator alloc) {
         return Messages.authentication(alloc, MessageType.AUTH_SASL,
                 (MECHANISM + "\0\0").getBytes(StandardCharsets.US_ASCII));
     }
 
     /** Takes the client-first-message; returns the server-first-message. */
-    private String serverFirst(String clientFirst) throws ScramFailure {
+    private String serverFirst(String clientFirst) throws Failure {
         if (clientFirst.startsWith("p=")) {
-            throw new ScramFailure("channel binding is not supported by the proxy");
+            throw new Failure("channel binding is not supported by the proxy");
         }
         if (!clientFirst.startsWith("n,") && !clientFirst.startsWith("y,")) {
-            throw new ScramFailure("malformed SCRAM client-first-message");
+            throw new Failure("malformed SCRAM client-first-message");
         }
         int bare = clientFirst.indexOf(',', 2);
         if (bare < 0) {
-            throw new ScramFailure("malformed SCRAM client-first-message");
+            throw new Failure("malformed SCRAM client-first-message");
         }
         clientFirstBare = clientFirst.substring(bare + 1);
         String clientNonce = attribute(clientFirstBare, 'r');
@@ -96,21 +97,21 @@ final class ScramExchange {
     }
 
     /** Takes the client-final-message; returns the server-final-message, or throws if the proof is wrong. */
-    private String serverFinal(String clientFinal) throws ScramFailure {
+    private String serverFinal(String clientFinal) throws Failure {
         int proofAt = clientFinal.lastIndexOf(",p=");
         if (proofAt < 0 || !nonce.equals(attribute(clientFinal, 'r'))) {
-            throw new ScramFailure("malformed SCRAM client-final-message");
+            throw new Failure("malformed SCRAM client-final-message");
         }
         String authMessage = clientFirstBare + "," + serverFirst + "," + clientFinal.substring(0, proofAt);
         byte[] proof;
         try {
             proof = Base64.getDecoder().decode(clientFinal.substring(proofAt + 3));
         } catch (IllegalArgumentException e) {
-            throw new ScramFailure("malformed SCRAM client proof");
+            throw new Failure("malformed SCRAM client proof");
         }
         byte[] storedKey = ScramFunctions.storedKey(SHA_256, ScramFunctions.clientKey(SHA_256, saltedPassword));
         if (!verify(proof, storedKey, authMessage)) {
-            throw new ScramFailure(null);
+            throw new Failure(null);
         }
         byte[] serverKey = ScramFunctions.serverKey(SHA_256, saltedPassword);
         return "v=" + Base64.getEncoder().encodeToString(ScramFunctions.serverSignature(SHA_256, serverKey, authMessage));
@@ -128,25 +129,16 @@ final class ScramExchange {
         return MessageDigest.isEqual(ScramFunctions.hash(SHA_256, clientKey), storedKey);
     }
 
-    private static String attribute(String message, char name) throws ScramFailure {
+    private static String attribute(String message, char name) throws Failure {
         for (String part : message.split(",")) {
             if (part.length() >= 2 && part.charAt(0) == name && part.charAt(1) == '=') {
                 return part.substring(2);
             }
         }
-        throw new ScramFailure("SCRAM message without '" + name + "' attribute");
+        throw new Failure("SCRAM message without '" + name + "' attribute");
     }
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** The login fails: a malformed message (with a reason) or a wrong password (reason null). */
-    static final class ScramFailure extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        ScramFailure(String reason) {
-            super(reason);
-        }
     }
 }

@@ -9,6 +9,11 @@ import java.util.Map;
  * parameters (application_name, client_encoding, DateStyle, TimeZone, …) in place of the earlier client's.
  */
 final class ServerParameters {
+    /** What an admin console client is told when no primary login has been seen yet. */
+    static final Map<String, String> ADMIN = Map.of("server_version", "15.0", "server_encoding", "UTF8",
+            "client_encoding", "UTF8", "DateStyle", "ISO, MDY", "integer_datetimes", "on",
+            "standard_conforming_strings", "on", "TimeZone", "UTC", "application_name", "");
+
     private ServerParameters() {
     }
 

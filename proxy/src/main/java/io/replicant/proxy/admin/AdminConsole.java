@@ -1,0 +1,278 @@
+package io.replicant.proxy.admin;
+
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.replicant.config.ConfigException;
+import io.replicant.config.Option;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.proxy.ConfigReload;
+import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.backend.BackendConnection;
+import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.MessageType;
+import io.replicant.proxy.protocol.Messages;
+import io.replicant.proxy.session.ClientSession;
+import io.replicant.router.Backend;
+import io.replicant.router.Classification;
+import io.replicant.router.RouteDecision;
+import io.replicant.router.SessionView;
+
+/**
+ * The admin console: clients that connect to database {@value #DATABASE} talk to the proxy itself. It answers
+ * simple queries only, with pgbouncer's column names where pgbouncer has the same thing, so dashboards and
+ * scripts written for pgbouncer keep working.
+ */
+public final class AdminConsole {
+    public static final String DATABASE = "replicant";
+
+    private static final String HELP = "SHOW HELP | SHOW CLIENTS | SHOW SERVERS | SHOW POOLS | SHOW BACKENDS | "
+            + "SHOW CONFIG | RELOAD | EXPLAIN ROUTE <sql>";
+
+    private final ProxyContext context;
+    /** An extended-protocol message was refused; the rest until Sync is ignored. */
+    private boolean batchFailed;
+
+    /** One per admin client session. */
+    public AdminConsole(ProxyContext context) {
+        this.context = context;
+    }
+
+    /** Answers one client message (taking ownership of it): simple queries; extended ones get an error until Sync. */
+    public void onFrame(Frame frame, Channel client, SessionView session) {
+        try {
+            switch (frame.type()) {
+                case MessageType.QUERY:
+                    write(Messages.querySql(frame), client, session);
+                    client.write(Messages.readyForQuery(client.alloc(), 'I'));
+                    break;
+                case MessageType.SYNC:
+                    batchFailed = false;
+                    client.write(Messages.readyForQuery(client.alloc(), 'I'));
+                    break;
+                default:
+                    if (!batchFailed) {
+                        batchFailed = true;
+                        client.write(Messages.error(client.alloc(), "ERROR", SqlState.FEATURE_NOT_SUPPORTED.code(),
+                                "the admin console answers simple queries only"));
+                    }
+                    break;
+            }
+            client.flush();
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void write(String sql, Channel client, SessionView session) {
+        ByteBufAllocator alloc = client.alloc();
+        try {
+            Result result = execute(sql, session);
+            for (String notice : result.notices()) {
+                client.write(Messages.notice(alloc, "NOTICE", "00000", notice));
+            }
+            if (!result.columns().isEmpty()) {
+                client.write(Messages.rowDescription(alloc, result.columns()));
+                for (List<String> row : result.rows()) {
+                    client.write(Messages.dataRow(alloc, row));
+                }
+            }
+            client.write(Messages.commandComplete(alloc, result.columns().isEmpty() ? result.tag()
+                    : result.tag() + " " + result.rows().size()));
+        } catch (AdminException e) {
+            client.write(Messages.error(alloc, "ERROR", e.sqlState(), e.getMessage()));
+        }
+    }
+
+    /** A command's answer: rows under columns, and the CommandComplete tag; no columns for commands without rows. */
+    record Result(List<String> columns, List<List<String>> rows, String tag, List<String> notices) {
+        static Result rows(String command, List<String> columns, List<List<String>> rows) {
+            return new Result(columns, rows, command, List.of());
+        }
+    }
+
+    /** A command the console refuses, with the SQLSTATE to report. */
+    static final class AdminException extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final String sqlState;
+
+        AdminException(String sqlState, String message) {
+            super(message);
+            this.sqlState = sqlState;
+        }
+
+        String sqlState() {
+            return sqlState;
+        }
+    }
+
+    Result execute(String sql, SessionView session) throws AdminException {
+        String command = sql.strip();
+        while (command.endsWith(";")) {
+            command = command.substring(0, command.length() - 1).strip();
+        }
+        String upper = command.toUpperCase(Locale.ROOT).replaceAll("\\s+", " ");
+        if (upper.startsWith("EXPLAIN ROUTE ")) {
+            return explainRoute(command.substring(command.toUpperCase(Locale.ROOT).indexOf("ROUTE") + 5).strip(),
+                    session);
+        }
+        if (upper.startsWith("SET ")) {
+            return new Result(List.of(), List.of(), "SET", List.of()); // drivers set things at login; nothing to do
+        }
+        switch (upper) {
+            case "SHOW HELP":
+                return Result.rows("SHOW", List.of("command"),
+                        List.of(HELP.split(" \\| ")).stream().map(List::of).toList());
+            case "SHOW CLIENTS":
+                return clients();
+            case "SHOW SERVERS":
+                return servers();
+            case "SHOW POOLS":
+                return pools();
+            case "SHOW BACKENDS":
+                return backends();
+            case "SHOW CONFIG":
+                return config();
+            case "RELOAD":
+                return reload();
+            default:
+                throw new AdminException(SqlState.SYNTAX_ERROR.code(), "unknown admin command \"" + command
+                        + "\"; the console understands " + HELP);
+        }
+    }
+
+    private Result clients() {
+        List<List<String>> rows = new ArrayList<>();
+        for (ClientSession session : context.sessions()) {
+            ClientSession.Snapshot s = session.snapshot();
+            rows.add(List.of("C", nz(s.user()), nz(s.database()), s.state(), host(s.address()), port(s.address()),
+                    host(s.localAddress()), port(s.localAddress()), time(s.connectedAt()), time(s.lastRequestAt()),
+                    nz(s.applicationName()), s.tls() ? "TLS" : "", String.valueOf(s.transactionStatus()),
+                    String.join(",", s.servers().stream().map(c -> c.backend().name()).toList()), nz(s.pinned())));
+        }
+        return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
+                "local_port", "connect_time", "request_time", "application_name", "tls", "tx_status", "servers",
+                "pinned"),
+                rows);
+    }
+
+    private Result servers() {
+        List<List<String>> rows = new ArrayList<>();
+        for (ClientSession session : context.sessions()) {
+            ClientSession.Snapshot s = session.snapshot();
+            for (BackendConnection server : s.servers()) {
+                Backend backend = server.backend();
+                rows.add(List.of("S", nz(s.user()), nz(s.database()), server == s.active() ? "active" : "idle",
+                        backend.host().host(), Integer.toString(backend.host().port()), host(server.localAddress()),
+                        port(server.localAddress()), time(server.connectedAt()), time(s.lastRequestAt()),
+                        Integer.toString(server.processId()), nz(s.applicationName()), role(backend)));
+            }
+        }
+        return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
+                "local_port", "connect_time", "request_time", "remote_pid", "application_name", "role"), rows);
+    }
+
+    private Result pools() {
+        Map<Backend, int[]> counts = new LinkedHashMap<>(); // cl_active, cl_waiting, sv_active, sv_idle, sv_login
+        context.cluster().backends().forEach(b -> counts.put(b, new int[5]));
+        for (ClientSession session : context.sessions()) {
+            ClientSession.Snapshot s = session.snapshot();
+            for (BackendConnection server : s.servers()) {
+                int[] c = counts.computeIfAbsent(server.backend(), b -> new int[5]);
+                boolean active = server == s.active();
+                c[0] += active ? 1 : 0;
+                c[2] += active ? 1 : 0;
+                c[3] += active ? 0 : 1;
+            }
+            if (s.opening() > 0) {
+                int[] c = counts.get(context.cluster().primary());
+                c[1]++;
+                c[4] += s.opening();
+            }
+        }
+        List<List<String>> rows = new ArrayList<>();
+        String database = nz(context.config().get(ReplicantOptions.DATABASE));
+        String user = nz(context.config().get(ReplicantOptions.USER));
+        counts.forEach((backend, c) -> rows.add(List.of(database, user, backend.name(), role(backend),
+                Integer.toString(c[0]), Integer.toString(c[1]), Integer.toString(c[2]), Integer.toString(c[3]), "0",
+                Integer.toString(c[4]), "session")));
+        return Result.rows("SHOW", List.of("database", "user", "backend", "role", "cl_active", "cl_waiting",
+                "sv_active", "sv_idle", "sv_used", "sv_login", "pool_mode"), rows);
+    }
+
+    private Result backends() {
+        List<List<String>> rows = new ArrayList<>();
+        for (Backend b : context.cluster().backends()) {
+            rows.add(List.of(b.name(), role(b), b.isAvailable() ? "up" : "down",
+                    Boolean.toString(b.isEligible()), nz(b.reason()), b.isPrimary() ? "0" : Long.toString(b.lagBytes()),
+                    b.isPrimary() ? "0" : String.format(Locale.ROOT, "%.3f", b.lagMillis() / 1000.0),
+                    Integer.toString(b.inFlight()), Integer.toString(b.weight())));
+        }
+        return Result.rows("SHOW", List.of("name", "role", "health", "eligible", "reason", "lag_bytes",
+                "lag_seconds", "in_flight", "weight"), rows);
+    }
+
+    private Result config() {
+        List<List<String>> rows = new ArrayList<>();
+        Map<String, String> values = context.config().options().describe(); // secrets masked
+        for (Option<?> option : ReplicantOptions.all()) {
+            rows.add(List.of(option.name(), nz(values.get(option.name())), option.defaultText(),
+                    ConfigReload.RELOADABLE.contains(option) ? "yes" : "no"));
+        }
+        return Result.rows("SHOW", List.of("key", "value", "default", "changeable"), rows);
+    }
+
+    private Result reload() throws AdminException {
+        try {
+            List<String> notes = context.reload();
+            return new Result(List.of(), List.of(), "RELOAD", notes);
+        } catch (ConfigException e) {
+            throw new AdminException(SqlState.INVALID_PARAMETER_VALUE.code(),
+                    "the configuration was not reloaded; the running one stays: " + e.getMessage());
+        }
+    }
+
+    private Result explainRoute(String sql, SessionView session) throws AdminException {
+        if (sql.isEmpty()) {
+            throw new AdminException(SqlState.SYNTAX_ERROR.code(), "EXPLAIN ROUTE needs a statement");
+        }
+        Classification c = context.cluster().router().classify(sql);
+        RouteDecision d = context.cluster().router().route(c, session, context.cluster().primary(),
+                context.cluster().replicas(), false);
+        List<String> row = d.refused()
+                ? List.of("refused", "", c.reason().tag(), nz(d.detail()) + " (SQLSTATE " + d.refusal() + ")",
+                        c.kind().ruleName(), c.verdict().name().toLowerCase(Locale.ROOT))
+                : List.of(role(d.backend()), d.backend().name(), d.reason().tag(), nz(d.detail()),
+                        c.kind().ruleName(), c.verdict().name().toLowerCase(Locale.ROOT));
+        return Result.rows("EXPLAIN", List.of("target", "backend", "reason", "detail", "statement_kind", "verdict"),
+                List.of(row));
+    }
+
+    private static String role(Backend b) {
+        return b.isPrimary() ? "primary" : "replica";
+    }
+
+    private static String nz(String s) {
+        return s == null ? "" : s;
+    }
+
+    private static String host(InetSocketAddress a) {
+        return a == null ? "" : a.getAddress().getHostAddress();
+    }
+
+    private static String port(InetSocketAddress a) {
+        return a == null ? "" : Integer.toString(a.getPort());
+    }
+
+    private static String time(long epochMillis) {
+        return epochMillis == 0 ? "" : Instant.ofEpochMilli(epochMillis).toString();
+    }
+}

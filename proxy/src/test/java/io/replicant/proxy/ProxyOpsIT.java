@@ -1,0 +1,205 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.YamlConfigLoader;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresClusterExtension;
+
+/** The admin console, RELOAD, and the HTTP endpoint, through real clients. */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ProxyOpsIT {
+    private LocalPostgresCluster cluster;
+    private Path configFile;
+    private ReplicantProxy proxy;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster, @TempDir Path dir) throws Exception {
+        this.cluster = cluster;
+        this.configFile = dir.resolve("replicant.yaml");
+        Files.writeString(configFile, yaml("load_balance: round_robin\n"));
+        proxy = ReplicantProxy.start(() -> YamlConfigLoader.load(configFile).build(), new SimpleMeterRegistry());
+    }
+
+    @AfterAll
+    void stop() {
+        proxy.close();
+    }
+
+    private String yaml(String extra) {
+        return ProxyFixture.yaml(cluster, "").replace("load_balance: round_robin\n", "") + extra;
+    }
+
+    private Connection admin() throws SQLException {
+        Properties p = ProxyFixture.credentials();
+        p.setProperty("preferQueryMode", "simple");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/replicant",
+                p);
+    }
+
+    /** Every row of an admin command, as column name → value. */
+    private List<Map<String, String>> rows(Statement s, String command) throws SQLException {
+        List<Map<String, String>> rows = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery(command)) {
+            while (rs.next()) {
+                Map<String, String> row = new HashMap<>();
+                for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                    row.put(rs.getMetaData().getColumnName(i), rs.getString(i));
+                }
+                rows.add(row);
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void showCommandsDescribeClientsServersPoolsBackendsAndConfig() throws SQLException {
+        try (Connection app = ProxyFixture.connect(proxy, "simple"); Statement a = app.createStatement();
+                Connection admin = admin(); Statement s = admin.createStatement()) {
+            a.execute("BEGIN");
+            a.execute("SELECT 1");
+            List<Map<String, String>> clients = rows(s, "SHOW CLIENTS");
+            Map<String, String> inTransaction = clients.stream().filter(r -> "T".equals(r.get("tx_status")))
+                    .findFirst().orElseThrow(() -> new AssertionError("no client in a transaction: " + clients));
+            assertEquals(LocalPostgresCluster.APP_DATABASE, inTransaction.get("database"));
+            assertEquals("127.0.0.1", inTransaction.get("addr"));
+            assertEquals(cluster.primary().port() + "", hostPort(inTransaction.get("servers")),
+                    "the transaction runs on the primary");
+            assertTrue(clients.stream().anyMatch(r -> "replicant".equals(r.get("database"))), "the console itself");
+
+            List<Map<String, String>> servers = rows(s, "SHOW SERVERS");
+            assertTrue(servers.stream().anyMatch(r -> "primary".equals(r.get("role"))
+                    && Integer.parseInt(r.get("remote_pid")) > 0), servers.toString());
+
+            List<Map<String, String>> pools = rows(s, "SHOW POOLS");
+            assertEquals(3, pools.size(), "one row per backend: " + pools);
+            assertEquals("session", pools.get(0).get("pool_mode"));
+
+            List<Map<String, String>> backends = rows(s, "SHOW BACKENDS");
+            assertEquals(List.of("primary", "replica", "replica"), backends.stream().map(r -> r.get("role")).toList());
+            assertTrue(backends.stream().allMatch(r -> "up".equals(r.get("health"))), backends.toString());
+
+            Map<String, String> config = new HashMap<>();
+            rows(s, "SHOW CONFIG").forEach(r -> config.put(r.get("key"), r.get("value")));
+            assertEquals("********", config.get("password"), "secrets are never shown");
+            assertEquals("round_robin", config.get("load_balance"));
+            a.execute("COMMIT");
+
+            SQLException unknown = assertThrows(SQLException.class, () -> s.executeQuery("SHOW NOTHING"));
+            assertEquals("42601", unknown.getSQLState());
+        }
+    }
+
+    private static String hostPort(String servers) {
+        assertTrue(servers.contains(":"), servers);
+        return servers.substring(servers.lastIndexOf(':') + 1);
+    }
+
+    @Test
+    void psqlTalksToTheAdminConsole(@TempDir Path dir) throws Exception {
+        String out = ProxyFixture.runOn(proxy, "replicant", dir, "psql", "-X", "-v", "ON_ERROR_STOP=1",
+                "-c", "SHOW BACKENDS", "-c", "EXPLAIN ROUTE INSERT INTO t VALUES (1)");
+        assertTrue(out.contains("lag_bytes") && out.contains("replica"), out);
+        assertTrue(out.contains("primary | 127.0.0.1:" + cluster.primary().port()), out);
+    }
+
+    @Test
+    void explainRouteShowsWhereAStatementWouldGoAndWhy() throws SQLException {
+        try (Connection admin = admin(); Statement s = admin.createStatement()) {
+            Map<String, String> read = rows(s, "EXPLAIN ROUTE SELECT * FROM pg_class").get(0);
+            assertEquals("replica", read.get("target"));
+            assertEquals("read", read.get("reason"));
+            Map<String, String> locking = rows(s, "EXPLAIN ROUTE SELECT * FROM t FOR UPDATE").get(0);
+            assertEquals("primary", locking.get("target"));
+            assertEquals("locking_read", locking.get("reason"));
+            Map<String, String> refused = rows(s, "explain route /* replicant:route=nowhere */ SELECT 1").get(0);
+            assertEquals("refused", refused.get("target"));
+        }
+    }
+
+    @Test
+    void reloadAppliesRoutingRulesAndRejectsABadFileKeepingTheRunningConfig() throws Exception {
+        String rule = "rules:\n  - name: pin-px-reload\n    match:\n      tables: '^px_reload'\n    route: primary\n";
+        try (Connection admin = admin(); Statement s = admin.createStatement()) {
+            assertEquals("replica", rows(s, "EXPLAIN ROUTE SELECT * FROM px_reload").get(0).get("target"));
+
+            Files.writeString(configFile, yaml(rule));
+            s.execute("RELOAD");
+            Map<String, String> routed = rows(s, "EXPLAIN ROUTE SELECT * FROM px_reload").get(0);
+            assertEquals("primary", routed.get("target"), "the reloaded rule applies");
+
+            Files.writeString(configFile, yaml(rule + "load_balanse: random\n"));
+            SQLException bad = assertThrows(SQLException.class, () -> s.execute("RELOAD"));
+            assertEquals("22023", bad.getSQLState());
+            assertTrue(bad.getMessage().contains("load_balanse") && bad.getMessage().contains("replicant.yaml:"),
+                    bad.getMessage());
+
+            Files.writeString(configFile, yaml(rule).replace("127.0.0.1:0", "127.0.0.1:1"));
+            SQLException restart = assertThrows(SQLException.class, () -> s.execute("RELOAD"));
+            assertTrue(restart.getMessage().contains("proxy.listen"), restart.getMessage());
+            assertEquals("primary", rows(s, "EXPLAIN ROUTE SELECT * FROM px_reload").get(0).get("target"),
+                    "the running configuration stays");
+            try (Connection app = ProxyFixture.connect(proxy, "simple"); Statement a = app.createStatement();
+                    ResultSet rs = a.executeQuery("SELECT 1")) {
+                assertTrue(rs.next(), "clients are served throughout");
+            }
+        } finally {
+            Files.writeString(configFile, yaml("load_balance: round_robin\n"));
+            proxy.context().reload();
+        }
+    }
+
+    @Test
+    void httpEndpointServesPrometheusMetricsHealthAndReadiness() throws Exception {
+        try (Connection app = ProxyFixture.connect(proxy, "simple"); Statement a = app.createStatement()) {
+            a.executeQuery("SELECT 1").close();
+        }
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + proxy.httpAddress().getPort();
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, metrics.statusCode());
+        for (String name : List.of("replicant_proxy_clients", "replicant_proxy_servers",
+                "replicant_statements_total{", "replicant_proxy_exchange_seconds_bucket{",
+                "replicant_proxy_bytes_total{", "replicant_backend_lag_bytes{", "jvm_memory_used_bytes")) {
+            assertTrue(metrics.body().contains(name), name + " missing from /metrics");
+        }
+        assertTrue(metrics.body().contains("target=\"replica\""), "routed statements are tagged by target");
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode(), ready.body());
+    }
+}

@@ -1,0 +1,118 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.replicant.config.ConfigException;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresClusterExtension;
+
+/** TLS between clients and the proxy (a certificate made by openssl for the test), and md5 client logins. */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ProxySecurityIT {
+    private LocalPostgresCluster cluster;
+    private Path cert;
+    private Path key;
+
+    @BeforeAll
+    void certificate(LocalPostgresCluster cluster, @TempDir Path dir) throws Exception {
+        this.cluster = cluster;
+        cert = dir.resolve("proxy.crt");
+        key = dir.resolve("proxy.key");
+        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-keyout", key.toString(), "-out", cert.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.out").toFile()).start();
+        assertTrue(openssl.waitFor(60, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl made a certificate");
+    }
+
+    private String tls(boolean required) {
+        return "  tls:\n    cert: " + cert + "\n    key: " + key + "\n    required: " + required + "\n";
+    }
+
+    private static Connection connect(ReplicantProxy proxy, String sslmode) throws SQLException {
+        Properties p = ProxyFixture.credentials();
+        p.setProperty("sslmode", sslmode);
+        return DriverManager.getConnection(ProxyFixture.url(proxy), p);
+    }
+
+    @Test
+    void clientsThatAskForTlsGetItAndScramRunsInside(@TempDir Path dir) throws Exception {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, tls(false))) {
+            String out = ProxyFixture.runOn(proxy, "sslmode=require dbname=" + LocalPostgresCluster.APP_DATABASE, dir,
+                    "psql", "-X", "-c", "\\conninfo", "-c", "SELECT 'through tls' AS answer");
+            assertTrue(out.contains("SSL connection (protocol: TLS"), out);
+            assertTrue(out.contains("through tls"), out);
+            try (Connection c = connect(proxy, "require"); Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT 7")) {
+                assertTrue(rs.next());
+                assertEquals(7, rs.getInt(1));
+            }
+            try (Connection plain = connect(proxy, "disable"); Statement s = plain.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT 8")) {
+                assertTrue(rs.next(), "TLS is offered, not forced");
+            }
+        }
+    }
+
+    @Test
+    void tlsRequiredRefusesClearTextClientsWith28000() throws Exception {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, tls(true))) {
+            SQLException refused = assertThrows(SQLException.class, () -> connect(proxy, "disable"));
+            assertEquals("28000", refused.getSQLState(), refused.getMessage());
+            try (Connection c = connect(proxy, "require")) {
+                assertTrue(c.isValid(2));
+            }
+        }
+    }
+
+    @Test
+    void withoutACertificateTlsIsDeclinedCleanly() throws Exception {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, "")) {
+            SQLException e = assertThrows(SQLException.class, () -> connect(proxy, "require"));
+            assertEquals("08004", e.getSQLState(), "pgjdbc: the server does not support SSL; " + e.getMessage());
+            try (Connection c = connect(proxy, "prefer")) {
+                assertTrue(c.isValid(2), "sslmode=prefer goes on in clear");
+            }
+        }
+    }
+
+    @Test
+    void md5LoginsWhereConfigured() throws Exception {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: md5\n")) {
+            try (Connection c = connect(proxy, "disable")) {
+                assertTrue(c.isValid(2));
+            }
+            Properties wrong = ProxyFixture.credentials();
+            wrong.setProperty("password", "not-the-password");
+            SQLException e = assertThrows(SQLException.class,
+                    () -> DriverManager.getConnection(ProxyFixture.url(proxy), wrong));
+            assertEquals("28P01", e.getSQLState(), e.getMessage());
+        }
+    }
+
+    @Test
+    void aKeyWithoutACertificateIsAConfigError() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ProxyFixture.start(cluster, "  tls:\n    key: " + key + "\n"));
+        assertTrue(e.getMessage().contains("proxy.tls.cert"), e.getMessage());
+    }
+}
