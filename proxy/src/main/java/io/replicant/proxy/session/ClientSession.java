@@ -34,7 +34,8 @@ import io.replicant.proxy.protocol.ProtocolException;
 import io.replicant.proxy.protocol.StartupPacket;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
-import io.replicant.router.Lsn;
+import io.replicant.router.Reason;
+import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
 import io.replicant.router.SessionView;
@@ -84,6 +85,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private long bytesOut;
     private Backend transactionBackend;
     private Backend lastReplica;
+    private final ReadPosition position = new ReadPosition();
     private boolean exchangeFailed;
     private final SessionSettings settings = new SessionSettings();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
@@ -354,13 +356,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private RouteDecision route(Classification c) {
-        RouteDecision decision = context.cluster().router().route(c, this, context.cluster().primary(),
-                context.cluster().replicas(), false);
+        Router router = context.cluster().router();
+        Backend primary = context.cluster().primary();
+        RouteDecision decision = router.route(c, this, primary, context.cluster().replicas(), false);
+        if (!decision.refused() && !decision.backend().isPrimary() && transactionBackend == null
+                && tracksPosition(c)) {
+            if (position.settleFor(decision.backend(), context.cluster().monitor())) {
+                decision = router.route(c, this, primary, context.cluster().replicas(), false); // with the position
+            } else {
+                decision = RouteDecision.to(primary, Reason.READ_YOUR_WRITES,
+                        "the replicas' progress since this session's last statement is not known yet");
+            }
+        }
         if (LOG.isDebugEnabled()) {
             LOG.debug("[proxy] {} -> {}", c.sql().length() > 200 ? c.sql().substring(0, 200) : c.sql(),
                     decision.describe());
         }
         return decision;
+    }
+
+    private boolean tracksPosition(Classification c) {
+        String mode = c.hints().consistency() != null ? c.hints().consistency() : consistency();
+        return mode.equals("session") || mode.equals("token");
     }
 
     private void refuse(RouteDecision decision, boolean ready) {
@@ -617,6 +634,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!server.backend().isPrimary()) {
             lastReplica = server.backend();
         }
+        position.ranOn(server.backend());
         active = null;
         inFlight = List.of();
         client.writeAndFlush(frame.bytes());
@@ -845,7 +863,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public long minLsn() {
-        return Lsn.UNKNOWN;
+        return position.lsn();
     }
 
     @Override
