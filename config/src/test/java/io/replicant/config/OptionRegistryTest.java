@@ -20,7 +20,7 @@ class OptionRegistryTest {
     @Test
     void namesAreUniqueLowerSnakeCase() {
         for (Option<?> option : ReplicantOptions.all()) {
-            assertTrue(option.name().matches("[a-z][a-z_]*(\\.[a-z][a-z_]*)?"), option.name());
+            assertTrue(option.name().matches("[a-z][a-z_]*(\\.[a-z][a-z_]*){0,2}"), option.name());
             assertTrue(option.description().length() > 20, option.name() + " needs a description");
             assertNotNull(option.group());
         }
@@ -51,9 +51,12 @@ class OptionRegistryTest {
         for (Option<?> option : ReplicantOptions.all()) {
             String value = sample(option);
             String[] path = option.name().split("\\.");
-            String yaml = "hosts: [h]\n" + (path.length == 1 ? path[0] + ": " + value
-                    : path[0] + ":\n  " + path[1] + ": " + value) + "\n";
-            ReplicantConfig fromYaml = YamlConfigLoader.parse("t.yaml", yaml, Map.of()).build();
+            StringBuilder yaml = new StringBuilder("hosts: [h]\n");
+            for (int i = 0; i < path.length; i++) { // proxy.tls.cert is proxy: {tls: {cert: …}}
+                yaml.append("  ".repeat(i)).append(path[i]).append(':')
+                        .append(i == path.length - 1 ? " " + value : "").append('\n');
+            }
+            ReplicantConfig fromYaml = YamlConfigLoader.parse("t.yaml", yaml.toString(), Map.of()).build();
             ReplicantConfig fromUrl = ReplicantUrl.parse("jdbc:replicant:postgresql://h/?" + option.name() + "=" + value,
                     null, Map.of(), null);
             Properties props = new Properties();

@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.config.ConfigBuilder;
 import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
@@ -50,7 +49,7 @@ public final class ReplicantCommand {
         public Integer call() throws InterruptedException {
             ReplicantProxy proxy;
             try {
-                proxy = ReplicantProxy.start(this::load, new SimpleMeterRegistry());
+                proxy = ReplicantProxy.start(this::load, null);
             } catch (ConfigException e) {
                 System.err.println("replicant: " + e.getMessage());
                 return 2;

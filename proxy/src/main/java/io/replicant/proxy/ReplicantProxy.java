@@ -70,7 +70,8 @@ public final class ReplicantProxy implements AutoCloseable {
     }
 
     /**
-     * Starts from a configuration source that RELOAD and SIGHUP read again.
+     * Starts from a configuration source that RELOAD and SIGHUP read again. {@code registry} may be null: the
+     * proxy's own Prometheus registry (served on {@code proxy.http.listen}) always gets every meter.
      *
      * @throws ConfigException if the configuration is invalid
      */
@@ -86,11 +87,7 @@ public final class ReplicantProxy implements AutoCloseable {
                 config);
         SslContext tls = TlsSupport.serverContext(config);
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        CompositeMeterRegistry meters = new CompositeMeterRegistry().add(prometheus).add(registry);
-        new JvmMemoryMetrics().bindTo(meters);
-        new JvmGcMetrics().bindTo(meters);
-        new JvmThreadMetrics().bindTo(meters);
-        new ProcessorMetrics().bindTo(meters);
+        MeterRegistry meters = meters(prometheus, registry);
         Cluster cluster = Cluster.open(config, meters);
         ProxyContext context = new ProxyContext(config, source, cluster, tls, meters);
         OpsEndpoint ops;
@@ -131,6 +128,17 @@ public final class ReplicantProxy implements AutoCloseable {
             throw new SQLException("the proxy could not listen on " + listen + ": " + e.getMessage(),
                     SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), e);
         }
+    }
+
+    /** Prometheus (for /metrics) plus the caller's registry, if any, with the JVM's own meters bound. */
+    private static MeterRegistry meters(PrometheusMeterRegistry prometheus, MeterRegistry registry) {
+        MeterRegistry meters = registry == null ? prometheus
+                : new CompositeMeterRegistry().add(prometheus).add(registry);
+        new JvmMemoryMetrics().bindTo(meters);
+        new JvmGcMetrics().bindTo(meters);
+        new JvmThreadMetrics().bindTo(meters);
+        new ProcessorMetrics().bindTo(meters);
+        return meters;
     }
 
     static InetSocketAddress listenAddress(Option<String> option, ReplicantConfig config) throws SQLException {
