@@ -195,6 +195,14 @@ public final class ReplicantOptions {
                     + "`md5` (the same, for old clients; weaker) or `trust` (any client that can connect; only sensible "
                     + "on loopback).");
 
+    public static final Option<String> PROXY_AUTH_QUERY = define("proxy.auth_query", ValueType.text(), null,
+            Group.FREQUENTLY_USED, false,
+            "Lets any role log in through the proxy: its password verifier is looked up on the primary (as `user`) "
+                    + "with this query, `$1` being the role name, e.g. `SELECT usename, passwd FROM pg_shadow WHERE "
+                    + "usename = $1` (from a SECURITY DEFINER function unless `user` is a superuser). Servers see each "
+                    + "client's own role: the proxy logs in with the keys the client's SCRAM login proves (it never "
+                    + "learns the password). Unset: only `user` may log in.");
+
     public static final Option<Long> PROXY_MAX_MESSAGE_SIZE = define("proxy.max_message_size",
             ValueType.byteSize(1024, 1L << 30), 256L << 20, Group.RARELY_USED, false,
             "Largest protocol message the proxy accepts from a client; a bigger one is answered with SQLSTATE 08P01 "

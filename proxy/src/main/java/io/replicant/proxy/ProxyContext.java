@@ -1,10 +1,18 @@
 package io.replicant.proxy;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,6 +39,12 @@ public final class ProxyContext {
     private volatile ReplicantConfig config;
     private final ConfigReload.Source source;
     private final SslContext tls;
+    /** proxy.auth_query runs here: JDBC blocks, the event loops must not. */
+    private final ExecutorService authLookups = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "replicant-auth-query");
+        t.setDaemon(true);
+        return t;
+    });
     private final Cluster cluster;
     private final AtomicInteger clients = new AtomicInteger();
     private final Counter authFailures;
@@ -184,6 +198,29 @@ public final class ProxyContext {
 
     public void serverParameters(String user, String database, Map<String, String> parameters) {
         serverParameters.put(user + '\0' + database, Map.copyOf(parameters));
+    }
+
+    /**
+     * Looks up a role's password verifier with {@code proxy.auth_query} on the primary, off the event loops;
+     * completes with null when the role does not exist.
+     */
+    public CompletableFuture<String> verifierOf(String role) {
+        String query = config.get(ReplicantOptions.PROXY_AUTH_QUERY).replace("$1", "?");
+        return CompletableFuture.supplyAsync(() -> {
+            try (Connection c = cluster.connect();
+                    PreparedStatement s = c.prepareStatement("/* replicant:route=primary */ " + query)) {
+                s.setString(1, role);
+                try (ResultSet rs = s.executeQuery()) {
+                    return rs.next() ? rs.getString(2) : null;
+                }
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        }, authLookups);
+    }
+
+    void close() {
+        authLookups.shutdownNow();
     }
 
     /** Why the proxy should not be sent new work now, for {@code /ready}; null when it is ready. */

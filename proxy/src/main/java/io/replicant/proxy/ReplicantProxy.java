@@ -203,6 +203,7 @@ public final class ReplicantProxy implements AutoCloseable {
         if (ops != null) {
             ops.close();
         }
+        context.close();
         cluster.close();
         LOG.info("[proxy] stopped");
     }

@@ -110,6 +110,47 @@ class ProxySecurityIT {
     }
 
     @Test
+    void rolesFromAnAuthQueryLogInAsThemselvesOnEveryServer() throws Exception {
+        try (Connection su = cluster.primary().connect(LocalPostgresCluster.APP_DATABASE);
+                Statement s = su.createStatement()) {
+            s.execute("DROP ROLE IF EXISTS px_alice");
+            s.execute("CREATE ROLE px_alice LOGIN PASSWORD 'alice-secret'"); // stored as a SCRAM verifier
+            s.execute("CREATE OR REPLACE FUNCTION public.px_lookup(role text) RETURNS TABLE (usename name, passwd text)"
+                    + " LANGUAGE sql SECURITY DEFINER AS $$ SELECT usename, passwd FROM pg_shadow WHERE usename = role $$");
+            s.execute("REVOKE ALL ON FUNCTION public.px_lookup(text) FROM PUBLIC");
+            s.execute("GRANT EXECUTE ON FUNCTION public.px_lookup(text) TO " + LocalPostgresCluster.APP_USER);
+        }
+        cluster.awaitReplay();
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster,
+                "  auth_query: SELECT usename, passwd FROM public.px_lookup($1)\n")) {
+            Properties alice = new Properties();
+            alice.setProperty("user", "px_alice");
+            alice.setProperty("password", "alice-secret");
+            try (Connection c = DriverManager.getConnection(ProxyFixture.url(proxy), alice);
+                    Statement s = c.createStatement()) {
+                for (String sql : new String[] {"SELECT current_user, pg_is_in_recovery()",
+                        "/* replicant:route=primary */ SELECT current_user, pg_is_in_recovery()"}) {
+                    try (ResultSet rs = s.executeQuery(sql)) {
+                        assertTrue(rs.next());
+                        assertEquals("px_alice", rs.getString(1), "the server sees the client's own role: " + sql);
+                    }
+                }
+            }
+            try (Connection app = DriverManager.getConnection(ProxyFixture.url(proxy), ProxyFixture.credentials())) {
+                assertTrue(app.isValid(2), "the configured user is looked up like any role");
+            }
+            for (String[] login : new String[][] {{"px_alice", "wrong"}, {"px_nobody", "whatever"}}) {
+                Properties p = new Properties();
+                p.setProperty("user", login[0]);
+                p.setProperty("password", login[1]);
+                SQLException e = assertThrows(SQLException.class,
+                        () -> DriverManager.getConnection(ProxyFixture.url(proxy), p));
+                assertEquals("28P01", e.getSQLState(), "a wrong password and a missing role look alike");
+            }
+        }
+    }
+
+    @Test
     void aKeyWithoutACertificateIsAConfigError() {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ProxyFixture.start(cluster, "  tls:\n    key: " + key + "\n"));

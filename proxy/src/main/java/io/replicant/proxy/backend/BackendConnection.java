@@ -68,7 +68,7 @@ public final class BackendConnection {
      * (28P01, 3D000, 57P03, …), or with the connection error.
      */
     public static Future<BackendConnection> open(EventLoop loop, Backend backend, Map<String, String> startup,
-            String password, int connectTimeoutMillis) {
+            Credentials credentials, int connectTimeoutMillis) {
         Promise<BackendConnection> ready = loop.newPromise();
         Bootstrap bootstrap = new Bootstrap().group(loop).channel(Transport.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -86,7 +86,7 @@ public final class BackendConnection {
                 return;
             }
             BackendConnection connection = new BackendConnection(backend, connect.channel());
-            connect.channel().pipeline().addLast(connection.new Handler(ready, startup.get("user"), password));
+            connect.channel().pipeline().addLast(connection.new Handler(ready, startup.get("user"), credentials));
             connect.channel().writeAndFlush(Messages.startup(connect.channel().alloc(), startup));
         });
         return ready;
@@ -187,14 +187,14 @@ public final class BackendConnection {
     private final class Handler extends ChannelInboundHandlerAdapter {
         private final Promise<BackendConnection> ready;
         private final String user;
-        private final String password;
+        private final Credentials credentials;
         private ScramClient scram;
         private boolean loggedIn;
 
-        Handler(Promise<BackendConnection> ready, String user, String password) {
+        Handler(Promise<BackendConnection> ready, String user, Credentials credentials) {
             this.ready = ready;
             this.user = user;
-            this.password = password;
+            this.credentials = credentials;
         }
 
         @Override
@@ -249,7 +249,9 @@ public final class BackendConnection {
                 case MessageType.AUTH_MD5:
                     byte[] salt = new byte[4];
                     body.readBytes(salt);
-                    ctx.writeAndFlush(Messages.password(ctx.alloc(), Md5Password.encode(requirePassword(), user, salt)));
+                    String answer = credentials.md5Hash() != null ? Md5Password.fromHash(credentials.md5Hash(), salt)
+                            : Md5Password.encode(requirePassword(), user, salt);
+                    ctx.writeAndFlush(Messages.password(ctx.alloc(), answer));
                     return;
                 case MessageType.AUTH_SASL:
                     List<String> mechanisms = new ArrayList<>();
@@ -257,8 +259,11 @@ public final class BackendConnection {
                     while (!(mechanism = Frame.readCString(body)).isEmpty()) {
                         mechanisms.add(mechanism);
                     }
-                    scram = ScramClient.builder().advertisedMechanisms(mechanisms).username("*")
-                            .password(requirePassword().toCharArray()).build();
+                    ScramClient.PasswordBuildStage secret = ScramClient.builder().advertisedMechanisms(mechanisms)
+                            .username("*");
+                    scram = (credentials.scramClientKey() != null
+                            ? secret.clientAndServerKey(credentials.scramClientKey(), credentials.scramServerKey())
+                            : secret.password(requirePassword().toCharArray())).build();
                     ctx.writeAndFlush(Messages.saslInitialResponse(ctx.alloc(), scram.getScramMechanism().getName(),
                             scram.clientFirstMessage().toString()));
                     return;
@@ -276,10 +281,11 @@ public final class BackendConnection {
         }
 
         private String requirePassword() throws BackendLoginException {
-            if (password == null) {
-                throw new BackendLoginException("28P01", "the server asks for a password and none is configured");
+            if (credentials.password() == null) {
+                throw new BackendLoginException("28P01", "the server asks for a password and none is configured"
+                        + " for this role (or it asks for a method the client's own login cannot be passed on to)");
             }
-            return password;
+            return credentials.password();
         }
 
         @Override

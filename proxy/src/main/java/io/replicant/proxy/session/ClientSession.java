@@ -26,6 +26,7 @@ import io.replicant.config.SqlState;
 import io.replicant.proxy.ProxyContext;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.BackendConnection;
+import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.backend.BackendLoginException;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
@@ -60,6 +61,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Channel client;
     private final Map<String, String> startup = new LinkedHashMap<>();
     private ClientAuth auth;
+    /** True when the client's role came from proxy.auth_query: servers are logged in to with its own keys. */
+    private boolean roleCredentials;
+    private Credentials credentials;
     /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
     private int[] cancelKey;
     /** Concurrent only so the admin console may list it from another event loop. */
@@ -176,14 +180,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
         String user = startup.get("user");
         String configuredUser = context.config().get(ReplicantOptions.USER);
-        if (user == null || configuredUser != null && !configuredUser.equals(user)) {
+        boolean ownRoles = context.config().get(ReplicantOptions.PROXY_AUTH_QUERY) != null;
+        if (user == null || !ownRoles && configuredUser != null && !configuredUser.equals(user)) {
             fatal(SqlState.INVALID_AUTHORIZATION.code(), "role \"" + user + "\" is not served by this proxy");
             return;
         }
         String database = startup.getOrDefault("database", user);
         String configuredDatabase = context.config().get(ReplicantOptions.DATABASE);
         if (AdminConsole.DATABASE.equals(database)) {
+            if (configuredUser != null && !configuredUser.equals(user)) {
+                fatal(SqlState.INVALID_AUTHORIZATION.code(), "only \"" + configuredUser + "\" may use the admin console");
+                return;
+            }
             admin = new AdminConsole(context);
+            ownRoles = false;
         } else if (configuredDatabase != null && !configuredDatabase.equals(database)) {
             fatal(SqlState.INVALID_CATALOG_NAME.code(), "database \"" + database + "\" is not served by this proxy");
             return;
@@ -193,18 +203,37 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             logIn();
             return;
         }
+        state = State.AUTHENTICATING;
+        if (ownRoles) {
+            context.verifierOf(user).whenComplete((verifier, error) -> client.eventLoop().execute(() -> {
+                if (state == State.CLOSED) {
+                    return;
+                }
+                if (error != null) {
+                    fatal(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), "the proxy could not look up role \"" + user
+                            + "\" with proxy.auth_query: " + error.getCause().getMessage());
+                    return;
+                }
+                startAuthentication(ClientAuth.forVerifier(method, user, verifier));
+                roleCredentials = true;
+            }));
+            return;
+        }
         String password = context.config().get(ReplicantOptions.PASSWORD);
         if (password == null) {
             fatal(SqlState.INVALID_PASSWORD.code(), "proxy.auth is " + method + " but no password is configured");
             return;
         }
-        auth = ClientAuth.forMethod(method, user, password);
-        state = State.AUTHENTICATING;
+        startAuthentication(ClientAuth.forPassword(method, user, password));
+    }
+
+    private void startAuthentication(ClientAuth exchange) {
+        auth = exchange;
         client.writeAndFlush(auth.request(client.alloc()));
     }
 
     private void onAuthentication(Frame frame) {
-        if (frame.type() != MessageType.PASSWORD) {
+        if (auth == null || frame.type() != MessageType.PASSWORD) { // nothing may come before our request
             fatal(SqlState.PROTOCOL_VIOLATION.code(), "expected a password message, got message type '"
                     + (char) frame.type() + "'");
             return;
@@ -215,6 +244,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 client.writeAndFlush(answer);
             }
             if (auth.done()) {
+                if (roleCredentials) {
+                    credentials = auth.credentials();
+                }
                 auth = null;
                 logIn();
             }
@@ -282,7 +314,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private String backendUser() {
         String user = context.config().get(ReplicantOptions.USER);
-        return user != null ? user : startup.get("user");
+        return user != null && !roleCredentials ? user : startup.get("user");
     }
 
     private String backendDatabase() {
@@ -563,7 +595,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         parameters.put("user", backendUser());
         parameters.put("database", backendDatabase());
         Future<BackendConnection> future = BackendConnection.open(client.eventLoop(), backend, parameters,
-                context.config().get(ReplicantOptions.PASSWORD),
+                roleCredentials ? credentials : Credentials.password(context.config().get(ReplicantOptions.PASSWORD)),
                 (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
         opening.put(backend, future);
         future.addListener(f -> {

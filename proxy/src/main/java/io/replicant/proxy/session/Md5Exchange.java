@@ -6,6 +6,7 @@ import java.security.SecureRandom;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.Md5Password;
 import io.replicant.proxy.protocol.MessageType;
@@ -19,15 +20,18 @@ import io.replicant.proxy.protocol.Messages;
 final class Md5Exchange implements ClientAuth {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final String user;
-    private final String password;
+    /** pg_authid's form, {@code "md5" + md5hex(password + user)}; null for a role that cannot log in. */
+    private final String storedHash;
     private final byte[] salt = new byte[4];
     private boolean done;
 
-    Md5Exchange(String user, String password) {
-        this.user = user;
-        this.password = password;
+    Md5Exchange(String user, String storedHash) {
+        this.storedHash = storedHash;
         RANDOM.nextBytes(salt);
+    }
+
+    static Md5Exchange forPassword(String user, String password) {
+        return new Md5Exchange(user, Md5Password.hash(password, user));
     }
 
     @Override
@@ -43,8 +47,8 @@ final class Md5Exchange implements ClientAuth {
         } catch (RuntimeException e) {
             throw new Failure("malformed password message");
         }
-        byte[] expected = Md5Password.encode(password, user, salt).getBytes(StandardCharsets.US_ASCII);
-        if (!MessageDigest.isEqual(expected, sent.getBytes(StandardCharsets.US_ASCII))) {
+        if (storedHash == null || !MessageDigest.isEqual(Md5Password.fromHash(storedHash, salt)
+                .getBytes(StandardCharsets.US_ASCII), sent.getBytes(StandardCharsets.US_ASCII))) {
             throw new Failure(null);
         }
         done = true;
@@ -54,5 +58,10 @@ final class Md5Exchange implements ClientAuth {
     @Override
     public boolean done() {
         return done;
+    }
+
+    @Override
+    public Credentials credentials() {
+        return Credentials.md5(storedHash);
     }
 }

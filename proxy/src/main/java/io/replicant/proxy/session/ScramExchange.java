@@ -4,6 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.ongres.scram.common.ScramFunctions;
 import com.ongres.scram.common.ScramMechanism;
@@ -11,6 +13,7 @@ import com.ongres.scram.common.StringPreparation;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
 import io.replicant.proxy.protocol.Messages;
@@ -25,17 +28,62 @@ final class ScramExchange implements ClientAuth {
     private static final ScramMechanism SHA_256 = ScramMechanism.SCRAM_SHA_256;
     private static final int ITERATIONS = 4096;
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern VERIFIER = Pattern.compile(
+            "SCRAM-SHA-256\\$(\\d+):([A-Za-z0-9+/=]+)\\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)");
 
-    private final char[] password;
+    private final int iterations;
+    private final byte[] salt;
+    private final byte[] storedKey;
+    private final byte[] serverKey;
     private boolean started;
     private boolean done;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
-    private byte[] saltedPassword;
+    private byte[] clientKey;
 
-    ScramExchange(String password) {
-        this.password = password.toCharArray();
+    private ScramExchange(int iterations, byte[] salt, byte[] storedKey, byte[] serverKey) {
+        this.iterations = iterations;
+        this.salt = salt;
+        this.storedKey = storedKey;
+        this.serverKey = serverKey;
+    }
+
+    /** Against a password from the configuration: the verifier is derived with a fresh salt per login. */
+    static ScramExchange forPassword(String password) {
+        byte[] salt = ScramFunctions.salt(16, RANDOM);
+        byte[] salted = ScramFunctions.saltedPassword(SHA_256, StringPreparation.POSTGRESQL_PREPARATION,
+                password.toCharArray(), salt, ITERATIONS);
+        return new ScramExchange(ITERATIONS, salt,
+                ScramFunctions.storedKey(SHA_256, ScramFunctions.clientKey(SHA_256, salted)),
+                ScramFunctions.serverKey(SHA_256, salted));
+    }
+
+    /**
+     * Against a stored verifier, {@code SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>} as in
+     * pg_authid; null if it is not one.
+     */
+    static ScramExchange forVerifier(String verifier) {
+        Matcher m = VERIFIER.matcher(verifier == null ? "" : verifier);
+        if (!m.matches()) {
+            return null;
+        }
+        Base64.Decoder b64 = Base64.getDecoder();
+        return new ScramExchange(Integer.parseInt(m.group(1)), b64.decode(m.group(2)), b64.decode(m.group(3)),
+                b64.decode(m.group(4)));
+    }
+
+    /** For a role that does not exist: an exchange that runs like any other and always fails (no user probing). */
+    static ScramExchange failing() {
+        byte[] random = new byte[32];
+        RANDOM.nextBytes(random);
+        return new ScramExchange(ITERATIONS, ScramFunctions.salt(16, RANDOM), random, random);
+    }
+
+    /** After a successful login, what the proxy needs to log in to servers as the same role. */
+    @Override
+    public Credentials credentials() {
+        return Credentials.scramKeys(clientKey, serverKey);
     }
 
     /**
@@ -88,11 +136,8 @@ final class ScramExchange implements ClientAuth {
         }
         clientFirstBare = clientFirst.substring(bare + 1);
         String clientNonce = attribute(clientFirstBare, 'r');
-        byte[] salt = ScramFunctions.salt(16, RANDOM);
         nonce = clientNonce + ScramFunctions.nonce(18, RANDOM);
-        saltedPassword = ScramFunctions.saltedPassword(SHA_256, StringPreparation.POSTGRESQL_PREPARATION, password, salt,
-                ITERATIONS);
-        serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt) + ",i=" + ITERATIONS;
+        serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt) + ",i=" + iterations;
         return serverFirst;
     }
 
@@ -109,24 +154,24 @@ final class ScramExchange implements ClientAuth {
         } catch (IllegalArgumentException e) {
             throw new Failure("malformed SCRAM client proof");
         }
-        byte[] storedKey = ScramFunctions.storedKey(SHA_256, ScramFunctions.clientKey(SHA_256, saltedPassword));
-        if (!verify(proof, storedKey, authMessage)) {
+        clientKey = recoverClientKey(proof, authMessage);
+        if (clientKey == null) {
             throw new Failure(null);
         }
-        byte[] serverKey = ScramFunctions.serverKey(SHA_256, saltedPassword);
         return "v=" + Base64.getEncoder().encodeToString(ScramFunctions.serverSignature(SHA_256, serverKey, authMessage));
     }
 
-    private static boolean verify(byte[] proof, byte[] storedKey, String authMessage) {
+    /** ClientKey = proof XOR ClientSignature; the proof is right when H(ClientKey) is the StoredKey. Null if not. */
+    private byte[] recoverClientKey(byte[] proof, String authMessage) {
         byte[] signature = ScramFunctions.clientSignature(SHA_256, storedKey, authMessage);
         if (proof.length != signature.length) {
-            return false;
+            return null;
         }
-        byte[] clientKey = new byte[proof.length];
+        byte[] key = new byte[proof.length];
         for (int i = 0; i < proof.length; i++) {
-            clientKey[i] = (byte) (proof[i] ^ signature[i]);
+            key[i] = (byte) (proof[i] ^ signature[i]);
         }
-        return MessageDigest.isEqual(ScramFunctions.hash(SHA_256, clientKey), storedKey);
+        return MessageDigest.isEqual(ScramFunctions.hash(SHA_256, key), storedKey) ? key : null;
     }
 
     private static String attribute(String message, char name) throws Failure {
