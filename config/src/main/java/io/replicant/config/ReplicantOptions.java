@@ -36,6 +36,13 @@ public final class ReplicantOptions {
             "How reads are spread over eligible replicas, per statement in autocommit mode and per transaction otherwise. "
                     + "`weighted` uses each host's `weight`; `least_in_flight` picks the replica running the fewest statements.");
 
+    public static final Option<String> LOAD_BALANCE_SCOPE = define("load_balance_scope",
+            ValueType.oneOf("statement", "connection"), "statement", Group.FREQUENTLY_USED, false,
+            "`statement`: each read (or read-only transaction) picks a replica by `load_balance`. `connection`: a "
+                    + "connection keeps the replica it first read from while that replica stays eligible, so each "
+                    + "server sees fewer, busier sessions (much faster through the proxy on a busy box) and reads are "
+                    + "monotonic; the spread then comes from having many connections.");
+
     public static final Option<String> PRIMARY_READS = define("primary_reads",
             ValueType.oneOf("never", "when_no_replica", "always"), "when_no_replica", Group.FREQUENTLY_USED, false,
             "Whether the primary joins the read pool: `never` (a read with no replica available fails with 08001), "

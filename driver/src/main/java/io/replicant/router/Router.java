@@ -25,6 +25,8 @@ public final class Router {
     private final String primaryReads;
     private final String lagFallback;
     private final boolean preferLeastLagged;
+    /** load_balance_scope: connection — a session keeps its replica while it is eligible. */
+    private final boolean connectionScope;
 
     public Router(ReplicantConfig config, ClassificationCache cache, FunctionCatalog catalog) {
         this.cache = cache;
@@ -35,6 +37,7 @@ public final class Router {
         this.primaryReads = config.get(ReplicantOptions.PRIMARY_READS);
         this.lagFallback = config.get(ReplicantOptions.LAG_FALLBACK);
         this.preferLeastLagged = config.get(ReplicantOptions.LAG_PREFER_LEAST_LAGGED);
+        this.connectionScope = config.get(ReplicantOptions.LOAD_BALANCE_SCOPE).equals("connection");
     }
 
     public Classification classify(String sql) {
@@ -153,11 +156,11 @@ public final class Router {
             Backend sticky) {
     }
 
-    private static Read read(Classification c, SessionView session, Backend primary, List<Backend> replicas,
+    private Read read(Classification c, SessionView session, Backend primary, List<Backend> replicas,
             boolean mayWait) {
         String consistency = c.hints().consistency() != null ? c.hints().consistency() : session.consistency();
         long minLsn = c.hints().minLsn();
-        Backend sticky = null;
+        Backend sticky = connectionScope ? session.stickyReplica() : null;
         if (consistency.equals("session") || consistency.equals("token")) {
             minLsn = Math.max(minLsn, session.minLsn());
             sticky = session.stickyReplica();

@@ -362,4 +362,21 @@ class RouterTest {
         }
         assertEquals(Set.of(r1, r2), seen, "eventual reads are balanced per statement");
     }
+
+    @Test
+    void connectionScopeKeepsAnEligibleReplica() {
+        Router router = router("load_balance_scope: connection\n");
+        Session s = new Session();
+        assertTrue(route(router, "SELECT 1", s).backend() != primary, "the first read picks a replica");
+        s.sticky = r2;
+        for (int i = 0; i < 5; i++) {
+            assertEquals(r2, route(router, "SELECT 1", s).backend());
+        }
+        r2.setAvailable(false, "test: down");
+        try {
+            assertEquals(r1, route(router, "SELECT 1", s).backend(), "an ineligible replica is left");
+        } finally {
+            r2.setAvailable(true, "test: up");
+        }
+    }
 }

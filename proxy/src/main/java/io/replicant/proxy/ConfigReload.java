@@ -19,6 +19,7 @@ import io.replicant.config.ReplicantOptions;
 public final class ConfigReload {
     /** Options a reload applies; every other option needs a restart. */
     public static final Set<Option<?>> RELOADABLE = Set.of(ReplicantOptions.LOAD_BALANCE,
+            ReplicantOptions.LOAD_BALANCE_SCOPE,
             ReplicantOptions.PRIMARY_READS, ReplicantOptions.READ_ONLY_FUNCTIONS, ReplicantOptions.LAG_FALLBACK,
             ReplicantOptions.LAG_PREFER_LEAST_LAGGED, ReplicantOptions.CONSISTENCY, ReplicantOptions.PASSWORD,
             ReplicantOptions.PROXY_AUTH, ReplicantOptions.PROXY_MAX_CLIENTS, ReplicantOptions.PROXY_IDLE_TIMEOUT,
