@@ -325,6 +325,19 @@ class ProxyIT {
     }
 
     @Test
+    void notificationsReachAnIdleListener() throws Exception {
+        try (Connection listener = viaProxy("extended"); Connection notifier = viaProxy("simple");
+                Statement l = listener.createStatement(); Statement n = notifier.createStatement()) {
+            l.execute("LISTEN px_channel"); // pins the listener to the primary
+            n.execute("NOTIFY px_channel, 'while you were idle'");
+            org.postgresql.PGNotification[] received = listener.unwrap(org.postgresql.PGConnection.class)
+                    .getNotifications(5000);
+            assertTrue(received != null && received.length == 1, "one notification, delivered without a query");
+            assertEquals("while you were idle", received[0].getParameter());
+        }
+    }
+
+    @Test
     void psqlSelectOne(@TempDir Path dir) throws Exception {
         Path script = dir.resolve("one.sql");
         Files.writeString(script, "SELECT 1 AS one;\n");

@@ -24,6 +24,7 @@ public final class MessageType {
     public static final byte READY_FOR_QUERY = 'Z';
     public static final byte ERROR_RESPONSE = 'E';
     public static final byte NOTICE_RESPONSE = 'N';
+    public static final byte NOTIFICATION_RESPONSE = 'A';
     public static final byte ROW_DESCRIPTION = 'T';
     public static final byte DATA_ROW = 'D';
     public static final byte COMMAND_COMPLETE = 'C';

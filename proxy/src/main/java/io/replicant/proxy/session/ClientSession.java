@@ -622,6 +622,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void onFrame(BackendConnection server, Frame frame) {
         if (server != active) {
+            if (frame.type() == MessageType.NOTIFICATION_RESPONSE && state == State.READY) {
+                client.writeAndFlush(frame.bytes()); // LISTEN: notifications arrive whenever they are sent
+                return;
+            }
             frame.release(); // e.g. a NoticeResponse on an idle replica connection: nobody asked
             return;
         }
