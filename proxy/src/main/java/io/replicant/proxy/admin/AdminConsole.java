@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -36,6 +38,8 @@ public final class AdminConsole {
 
     private static final String HELP = "SHOW HELP | SHOW CLIENTS | SHOW SERVERS | SHOW POOLS | SHOW BACKENDS | "
             + "SHOW CONFIG | RELOAD | EXPLAIN ROUTE <sql>";
+
+    private static final Pattern EXPLAIN_ROUTE = Pattern.compile("(?is)explain\\s+route(?:\\s+(.*))?");
 
     private final ProxyContext context;
     /** An extended-protocol message was refused; the rest until Sync is ignored. */
@@ -119,11 +123,11 @@ public final class AdminConsole {
         while (command.endsWith(";")) {
             command = command.substring(0, command.length() - 1).strip();
         }
-        String upper = command.toUpperCase(Locale.ROOT).replaceAll("\\s+", " ");
-        if (upper.startsWith("EXPLAIN ROUTE ")) {
-            return explainRoute(command.substring(command.toUpperCase(Locale.ROOT).indexOf("ROUTE") + 5).strip(),
-                    session);
+        Matcher explain = EXPLAIN_ROUTE.matcher(command);
+        if (explain.matches()) {
+            return explainRoute(explain.group(1) == null ? "" : explain.group(1), session);
         }
+        String upper = command.toUpperCase(Locale.ROOT).replaceAll("\\s+", " ");
         if (upper.startsWith("SET ")) {
             return new Result(List.of(), List.of(), "SET", List.of()); // drivers set things at login; nothing to do
         }

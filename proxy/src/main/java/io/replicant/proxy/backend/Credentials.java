@@ -7,8 +7,6 @@ package io.replicant.proxy.backend;
  */
 public record Credentials(String password, byte[] scramClientKey, byte[] scramServerKey, String md5Hash) {
 
-    public static final Credentials NONE = new Credentials(null, null, null, null);
-
     public static Credentials password(String password) {
         return new Credentials(password, null, null, null);
     }

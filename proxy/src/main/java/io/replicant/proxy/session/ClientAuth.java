@@ -34,14 +34,14 @@ interface ClientAuth {
      * SCRAM; an md5 hash works with {@code md5} only. A missing role or an unusable verifier gets an exchange
      * that fails at the end, like a wrong password, so logins cannot probe which roles exist.
      */
-    static ClientAuth forVerifier(String method, String user, String verifier) {
+    static ClientAuth forVerifier(String method, String verifier) {
         ScramExchange scram = ScramExchange.forVerifier(verifier);
         if (scram != null) {
             return scram;
         }
         boolean md5Hash = verifier != null && verifier.matches("md5[0-9a-f]{32}");
         if (method.equals("md5")) {
-            return new Md5Exchange(user, md5Hash ? verifier : null);
+            return new Md5Exchange(md5Hash ? verifier : null);
         }
         return ScramExchange.failing();
     }

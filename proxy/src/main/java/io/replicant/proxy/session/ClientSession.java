@@ -214,7 +214,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                             + "\" with proxy.auth_query: " + error.getCause().getMessage());
                     return;
                 }
-                startAuthentication(ClientAuth.forVerifier(method, user, verifier));
+                startAuthentication(ClientAuth.forVerifier(method, verifier));
                 roleCredentials = true;
             }));
             return;
@@ -393,11 +393,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         RouteDecision decision = router.route(c, this, primary, context.cluster().replicas(), false);
         if (!decision.refused() && !decision.backend().isPrimary() && transactionBackend == null
                 && tracksPosition(c)) {
-            if (position.settleFor(decision.backend(), context.cluster().monitor())) {
-                decision = router.route(c, this, primary, context.cluster().replicas(), false); // with the position
-            } else {
-                decision = RouteDecision.to(primary, Reason.READ_YOUR_WRITES,
-                        "the replicas' progress since this session's last statement is not known yet");
+            switch (position.settleFor(decision.backend(), context.cluster().monitor())) {
+                case LEARNED:
+                    decision = router.route(c, this, primary, context.cluster().replicas(), false); // with it
+                    break;
+                case UNKNOWN:
+                    decision = RouteDecision.to(primary, Reason.READ_YOUR_WRITES,
+                            "the replicas' progress since this session's last statement is not known yet");
+                    break;
+                default:
+                    break; // nothing owed: the decision stands
             }
         }
         if (LOG.isDebugEnabled()) {

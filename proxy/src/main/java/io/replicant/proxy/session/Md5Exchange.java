@@ -25,13 +25,13 @@ final class Md5Exchange implements ClientAuth {
     private final byte[] salt = new byte[4];
     private boolean done;
 
-    Md5Exchange(String user, String storedHash) {
+    Md5Exchange(String storedHash) {
         this.storedHash = storedHash;
         RANDOM.nextBytes(salt);
     }
 
     static Md5Exchange forPassword(String user, String password) {
-        return new Md5Exchange(user, Md5Password.hash(password, user));
+        return new Md5Exchange(Md5Password.hash(password, user));
     }
 
     @Override

@@ -29,21 +29,26 @@ final class ReadPosition {
         owedSince = System.nanoTime();
     }
 
-    /**
-     * Whether a read may go to {@code replica} as far as positions go: true when nothing is owed or the monitor
-     * has a primary position from after the session's last statement (then folded in, for the router to check
-     * the replica against).
-     */
-    boolean settleFor(Backend replica, ReplicaMonitor monitor) {
+    /** What a read about to go to a replica needs first. */
+    enum Settled {
+        /** Nothing owed: the route stands. */
+        NOTHING_OWED,
+        /** A newer primary position was folded in: route again, so the router checks replicas against it. */
+        LEARNED,
+        /** The monitor has no primary position from after the session's last statement yet: use the primary. */
+        UNKNOWN
+    }
+
+    Settled settleFor(Backend replica, ReplicaMonitor monitor) {
         if (owedSince == NONE || replica == lastSource) {
-            return true;
+            return Settled.NOTHING_OWED;
         }
         long primary = monitor.primaryPositionSince(owedSince);
         if (primary == Lsn.UNKNOWN) {
-            return false;
+            return Settled.UNKNOWN;
         }
         lsn = Math.max(lsn, primary);
         owedSince = NONE;
-        return true;
+        return Settled.LEARNED;
     }
 }
