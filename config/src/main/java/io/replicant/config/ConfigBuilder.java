@@ -17,6 +17,7 @@ public final class ConfigBuilder {
     private final Map<String, String> jdbcProperties = new LinkedHashMap<>();
     private final List<HostSpec> hosts = new ArrayList<>();
     private final List<RuleSpec> rules = new ArrayList<>();
+    private final List<FollowerSpec> followers = new ArrayList<>();
     private String source = "";
 
     /**
@@ -79,6 +80,11 @@ public final class ConfigBuilder {
         return this;
     }
 
+    public ConfigBuilder addFollower(FollowerSpec follower) {
+        followers.add(follower);
+        return this;
+    }
+
     public ConfigBuilder source(String source) {
         this.source = source;
         return this;
@@ -88,6 +94,6 @@ public final class ConfigBuilder {
         if (hosts.isEmpty()) {
             throw new ConfigException("hosts", "at least one host is required (the primary)", source);
         }
-        return new ReplicantConfig(hosts, new OptionValues(options), rules, jdbcProperties, source);
+        return new ReplicantConfig(hosts, new OptionValues(options), rules, followers, jdbcProperties, source);
     }
 }

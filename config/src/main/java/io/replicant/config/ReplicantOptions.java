@@ -257,6 +257,78 @@ public final class ReplicantOptions {
             "On shutdown the proxy stops accepting clients and lets open transactions finish for this long; then it "
                     + "closes every connection (rolling back what is still open).");
 
+    public static final Option<String> CDC_SLOT = define("cdc.slot", ValueType.text(), "replicant",
+            Group.FREQUENTLY_USED, false,
+            "Logical replication slot the CDC pipeline reads from on the primary (created if missing). One per "
+                    + "pipeline; it also names the pipeline's row in each follower's position table.");
+
+    public static final Option<String> CDC_PUBLICATION = define("cdc.publication", ValueType.text(), "replicant",
+            Group.RARELY_USED, false, "Publication the CDC pipeline's slot decodes (pgoutput).");
+
+    public static final Option<String> CDC_PUBLICATION_AUTOCREATE = define("cdc.publication_autocreate",
+            ValueType.oneOf("filtered", "all_tables", "disabled", "no_tables"), "filtered", Group.RARELY_USED, false,
+            "How a missing publication is created: `filtered` (the tables `cdc.tables` selects), `all_tables` (needs a "
+                    + "superuser), `disabled` (it must exist) or `no_tables`. Debezium's `publication.autocreate.mode`.");
+
+    public static final Option<List<String>> CDC_TABLES = define("cdc.tables", ValueType.patternList(), List.of(),
+            Group.ESSENTIALS, false,
+            "Source tables to stream, as regular expressions over `schema.table`; empty: every table. Followers can "
+                    + "narrow this further with their own `tables`.");
+
+    public static final Option<List<String>> CDC_EXCLUDE_TABLES = define("cdc.exclude_tables",
+            ValueType.patternList(), List.of(), Group.FREQUENTLY_USED, false,
+            "Source tables never streamed (regular expressions over `schema.table`), whatever `cdc.tables` says.");
+
+    public static final Option<String> CDC_SNAPSHOT_MODE = define("cdc.snapshot_mode",
+            ValueType.oneOf("initial", "no_data", "when_needed", "always", "initial_only"), "initial",
+            Group.FREQUENTLY_USED, false,
+            "`initial`: copy the tables' current rows once, then stream; `no_data`: stream only; `when_needed`: copy "
+                    + "again when the slot's position is gone; `always`: copy on every start; `initial_only`: copy and "
+                    + "stop.");
+
+    public static final Option<Duration> CDC_POLL_INTERVAL = define("cdc.poll_interval",
+            ValueType.duration(Duration.ofMillis(1), Duration.ofMinutes(1)), Duration.ofMillis(25),
+            Group.FREQUENTLY_USED, false,
+            "How long the pipeline waits for more changes when it has none. It bounds the added latency of a change "
+                    + "that arrives while idle; shorter costs idle CPU.");
+
+    public static final Option<Integer> CDC_MAX_BATCH_SIZE = define("cdc.max_batch_size",
+            ValueType.integer(1, 1_000_000), 2048, Group.RARELY_USED, false,
+            "Most changes handed to the followers at once; whole source transactions in one batch are applied in one "
+                    + "follower transaction.");
+
+    public static final Option<String> CDC_OFFSET_FILE = define("cdc.offset_file", ValueType.text(),
+            "replicant-cdc.offsets", Group.FREQUENTLY_USED, false,
+            "Where the pipeline keeps its source position between runs. It only ever records changes every follower "
+                    + "has committed; losing it makes the next start copy the tables again (followers skip what they "
+                    + "already have by their own stored position).");
+
+    public static final Option<Duration> CDC_OFFSET_FLUSH_INTERVAL = define("cdc.offset_flush_interval",
+            ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(1), Group.RARELY_USED, false,
+            "How often the position all followers have committed is saved and confirmed to the slot, which lets the "
+                    + "primary recycle WAL. A crash redelivers at most this much, which followers skip.");
+
+    public static final Option<Duration> CDC_HEARTBEAT_INTERVAL = define("cdc.heartbeat_interval",
+            ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(10), Group.RARELY_USED, false,
+            "While the streamed tables are quiet, the pipeline writes a row to `replicant_cdc_heartbeat` on the "
+                    + "primary this often so the slot's position moves and the primary does not keep WAL for "
+                    + "it. `0s`: off.");
+
+    public static final Option<Integer> CDC_RETRY_ATTEMPTS = define("cdc.retry.attempts", ValueType.integer(0, 100),
+            3, Group.RARELY_USED, false,
+            "How often a follower transaction that failed with a transient error (deadlock, serialization failure, "
+                    + "lock timeout) is retried at once before the follower is treated as down.");
+
+    public static final Option<Duration> CDC_RETRY_BACKOFF = define("cdc.retry.backoff",
+            ValueType.duration(Duration.ofMillis(10), Duration.ofHours(1)), Duration.ofSeconds(1), Group.RARELY_USED,
+            false,
+            "First wait before a down follower is tried again; it doubles on every failure up to "
+                    + "`cdc.retry.max_backoff`. The other followers go on meanwhile.");
+
+    public static final Option<Duration> CDC_RETRY_MAX_BACKOFF = define("cdc.retry.max_backoff",
+            ValueType.duration(Duration.ofMillis(10), Duration.ofHours(1)), Duration.ofSeconds(30), Group.RARELY_USED,
+            false, "Longest wait between attempts to reach a down follower.");
+
     private ReplicantOptions() {
     }
 

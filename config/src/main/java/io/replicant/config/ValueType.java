@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * How an option's text is turned into a value. Every source (URL, Properties, YAML) hands over text,
@@ -234,6 +235,44 @@ public abstract class ValueType<T> {
                             throw new IllegalArgumentException("expected a list of names, got '" + name + "'");
                         }
                         out.add(name);
+                    }
+                }
+                return List.copyOf(out);
+            }
+
+            @Override
+            public String format(List<String> value) {
+                return String.join(",", value);
+            }
+
+            @Override
+            public boolean isList() {
+                return true;
+            }
+        };
+    }
+
+    /** A list of regular expressions (matched against whole names): a YAML sequence, or comma-separated text. */
+    public static ValueType<List<String>> patternList() {
+        return new ValueType<>() {
+            @Override
+            public String description() {
+                return "a list of regular expressions";
+            }
+
+            @Override
+            public List<String> parse(String text) {
+                List<String> out = new ArrayList<>();
+                for (String part : text.split(",")) {
+                    String regex = part.trim();
+                    if (!regex.isEmpty()) {
+                        try {
+                            Pattern.compile(regex);
+                        } catch (PatternSyntaxException e) {
+                            throw new IllegalArgumentException("invalid regular expression '" + regex + "': "
+                                    + e.getDescription());
+                        }
+                        out.add(regex);
                     }
                 }
                 return List.copyOf(out);

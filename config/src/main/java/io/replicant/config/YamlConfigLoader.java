@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -36,7 +37,9 @@ public final class YamlConfigLoader {
     private static final Set<String> RULE_KEYS = Set.of("name", "match", "route", "tag");
     private static final Set<String> MATCH_KEYS = Set.of("kind", "tables", "sql", "user", "application_name", "hint");
     private static final Set<String> HOST_KEYS = Set.of("host", "port", "weight", "tags");
+    private static final String FOLLOWERS = "cdc.followers";
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
+    private static final Pattern QUALIFIED_NAME = Pattern.compile("([A-Za-z_][A-Za-z0-9_$]*\\.)?[A-Za-z_][A-Za-z0-9_$]*");
 
     private final String fileName;
     private final EnvInterpolator env;
@@ -104,6 +107,8 @@ public final class YamlConfigLoader {
                     default:
                         readJdbc(value, builder);
                 }
+            } else if (path.equals(FOLLOWERS)) {
+                readFollowers(value, builder);
             } else if (ReplicantOptions.byName(path) != null) {
                 builder.set(path, optionText(value, path, ReplicantOptions.byName(path)), where(value), false);
             } else if (isOptionPrefix(path)) {
@@ -116,7 +121,7 @@ public final class YamlConfigLoader {
     }
 
     private static boolean isOptionPrefix(String path) {
-        return ReplicantOptions.all().stream().anyMatch(o -> o.name().startsWith(path + "."));
+        return FOLLOWERS.startsWith(path + ".") || ReplicantOptions.all().stream().anyMatch(o -> o.name().startsWith(path + "."));
     }
 
     /** The keys valid directly under {@code prefix}, for suggestions. */
@@ -131,6 +136,9 @@ public final class YamlConfigLoader {
         }
         if (prefix.isEmpty()) {
             keys.addAll(SECTIONS);
+        }
+        if (prefix.equals("cdc")) {
+            keys.add("followers");
         }
         return keys;
     }
@@ -361,6 +369,112 @@ public final class YamlConfigLoader {
             String path = "jdbc." + key;
             builder.setJdbcProperty(key, scalar(tuple.getValueNode(), path), path, where(tuple.getKeyNode()));
         }
+    }
+
+    private void readFollowers(Node node, ConfigBuilder builder) {
+        List<Node> items = sequence(node, FOLLOWERS);
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < items.size(); i++) {
+            String path = FOLLOWERS + "[" + i + "]";
+            FollowerSpec follower = readFollower(items.get(i), path);
+            if (!names.add(follower.name())) {
+                throw new ConfigException(path + ".name", "duplicate follower name '" + follower.name() + "'",
+                        where(items.get(i)));
+            }
+            builder.addFollower(follower);
+        }
+    }
+
+    private FollowerSpec readFollower(Node node, String path) {
+        String name = null;
+        String url = null;
+        String user = null;
+        String password = null;
+        List<String> tables = List.of();
+        List<String> exclude = List.of();
+        Map<String, String> rename = new LinkedHashMap<>();
+        boolean createTables = false;
+        FollowerSpec.SchemaEvolution evolution = FollowerSpec.SchemaEvolution.NONE;
+        FollowerSpec.OnError onError = FollowerSpec.OnError.STOP;
+        for (NodeTuple tuple : entries(mapping(node, path), path)) {
+            String key = key(tuple);
+            String keyPath = path + "." + key;
+            Node value = tuple.getValueNode();
+            switch (key) {
+                case "name" -> {
+                    name = scalar(value, keyPath);
+                    if (!NAME.matcher(name).matches()) {
+                        throw new ConfigException(keyPath, "expected a name, got '" + name + "'", where(value));
+                    }
+                }
+                case "url" -> {
+                    url = scalar(value, keyPath);
+                    if (!url.startsWith("jdbc:")) {
+                        throw new ConfigException(keyPath, "expected a JDBC URL (jdbc:postgresql:… or jdbc:h2:…)",
+                                where(value));
+                    }
+                }
+                case "user" -> user = scalar(value, keyPath);
+                case "password" -> password = scalar(value, keyPath);
+                case "tables" -> tables = patterns(value, keyPath);
+                case "exclude_tables" -> exclude = patterns(value, keyPath);
+                case "rename" -> {
+                    for (NodeTuple entry : entries(mapping(value, keyPath), keyPath)) {
+                        String from = key(entry);
+                        String to = scalar(entry.getValueNode(), keyPath + "." + from);
+                        if (!QUALIFIED_NAME.matcher(from).matches() || !QUALIFIED_NAME.matcher(to).matches()) {
+                            throw new ConfigException(keyPath + "." + from,
+                                    "expected source schema.table: follower table or schema.table", where(entry.getKeyNode()));
+                        }
+                        rename.put(from, to);
+                    }
+                }
+                case "create_tables" -> createTables = bool(value, keyPath);
+                case "schema_evolution" -> evolution = enumValue(FollowerSpec.SchemaEvolution.class, value, keyPath);
+                case "on_error" -> onError = enumValue(FollowerSpec.OnError.class, value, keyPath);
+                default -> throw new ConfigException(keyPath,
+                        "unknown key" + Suggestions.didYouMean(key, FollowerSpec.KEYS), where(tuple.getKeyNode()));
+            }
+        }
+        if (name == null) {
+            throw new ConfigException(path + ".name", "is required", where(node));
+        }
+        if (url == null) {
+            throw new ConfigException(path + ".url", "is required", where(node));
+        }
+        return new FollowerSpec(name, url, user, password, tables, exclude, rename, createTables, evolution, onError,
+                where(node));
+    }
+
+    private List<String> patterns(Node node, String path) {
+        List<Node> items = node instanceof SequenceNode ? ((SequenceNode) node).getValue() : List.of(node);
+        List<String> out = new ArrayList<>();
+        for (Node item : items) {
+            out.add(regex(item, path).pattern());
+        }
+        return out;
+    }
+
+    private boolean bool(Node node, String path) {
+        try {
+            return ValueType.bool().parse(scalar(node, path));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(path, e.getMessage(), where(node));
+        }
+    }
+
+    private <E extends Enum<E>> E enumValue(Class<E> type, Node node, String path) {
+        String text = scalar(node, path);
+        List<String> allowed = new ArrayList<>();
+        for (E constant : type.getEnumConstants()) {
+            String name = constant.name().toLowerCase(Locale.ROOT);
+            if (name.equals(text)) {
+                return constant;
+            }
+            allowed.add(name);
+        }
+        throw new ConfigException(path, "expected one of " + String.join(" | ", allowed) + ", got '" + text + "'",
+                where(node));
     }
 
     private List<String> names(Node node, String path) {

@@ -79,6 +79,42 @@ class YamlConfigLoaderTest {
         assertEquals("********", config.options().describe().get("password"));
     }
 
+    @Test
+    void readsCdcFollowers() {
+        ReplicantConfig config = load(String.join("\n",
+                "hosts: [db1]",
+                "cdc:",
+                "  slot: reporting",
+                "  tables: ['public\\.orders', 'public\\.customers']",
+                "  followers:",
+                "    - name: reports",
+                "      url: jdbc:postgresql://r1/reports",
+                "      user: reporter",
+                "      password: ${DB_PASSWORD}",
+                "      tables: ['public\\.orders']",
+                "      rename: {public.orders: sales.orders}",
+                "      create_tables: true",
+                "      schema_evolution: basic",
+                "      on_error: skip_and_log",
+                "    - name: cache",
+                "      url: 'jdbc:h2:mem:cache'"));
+        assertEquals("reporting", config.get(ReplicantOptions.CDC_SLOT));
+        assertEquals(List.of("public\\.orders", "public\\.customers"), config.get(ReplicantOptions.CDC_TABLES));
+        assertEquals(2, config.followers().size());
+        FollowerSpec reports = config.followers().get(0);
+        assertEquals("reports", reports.name());
+        assertEquals("jdbc:postgresql://r1/reports", reports.url());
+        assertEquals("reporter", reports.user());
+        assertEquals(Map.of("public.orders", "sales.orders"), reports.rename());
+        assertTrue(reports.createTables());
+        assertEquals(FollowerSpec.SchemaEvolution.BASIC, reports.schemaEvolution());
+        assertEquals(FollowerSpec.OnError.SKIP_AND_LOG, reports.onError());
+        FollowerSpec cache = config.followers().get(1);
+        assertFalse(cache.createTables());
+        assertEquals(FollowerSpec.OnError.STOP, cache.onError());
+        assertEquals(List.of(), cache.tables());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '¦', quoteCharacter = '`', value = {
             "unknown key suggests ¦ `hosts: [a]\nload_balanse: random` ¦ load_balanse: unknown key; did you mean 'load_balance'? (replicant.yaml:2)",
@@ -103,6 +139,13 @@ class YamlConfigLoaderTest {
             "scalar for mapping ¦ `hosts: [a]\npool: 5` ¦ pool: expected a mapping of keys to values (replicant.yaml:2)",
             "list for scalar ¦ `hosts: [a]\nuser: [a, b]` ¦ user: expected a single value (replicant.yaml:2)",
             "syntax error ¦ `hosts: [a\nuser: x` ¦ invalid YAML: expected ',' or ']', but got : (replicant.yaml:2)",
+            "unknown follower key ¦ `hosts: [a]\ncdc:\n  followers:\n    - name: f\n      url: jdbc:h2:mem:x\n      on_eror: stop` ¦ cdc.followers[0].on_eror: unknown key; did you mean 'on_error'? (replicant.yaml:6)",
+            "follower url missing ¦ `hosts: [a]\ncdc:\n  followers:\n    - name: f` ¦ cdc.followers[0].url: is required (replicant.yaml:4)",
+            "follower url not jdbc ¦ `hosts: [a]\ncdc:\n  followers:\n    - {name: f, url: 'postgres://x'}` ¦ cdc.followers[0].url: expected a JDBC URL (jdbc:postgresql:… or jdbc:h2:…) (replicant.yaml:4)",
+            "duplicate follower ¦ `hosts: [a]\ncdc:\n  followers:\n    - {name: f, url: 'jdbc:h2:mem:a'}\n    - {name: f, url: 'jdbc:h2:mem:b'}` ¦ cdc.followers[1].name: duplicate follower name 'f' (replicant.yaml:5)",
+            "bad on_error ¦ `hosts: [a]\ncdc:\n  followers:\n    - {name: f, url: 'jdbc:h2:mem:a', on_error: ignore}` ¦ cdc.followers[0].on_error: expected one of stop | skip_and_log, got 'ignore' (replicant.yaml:4)",
+            "bad cdc table regex ¦ `hosts: [a]\ncdc:\n  tables: ['public\\.(x']` ¦ cdc.tables: invalid regular expression 'public\\.(x': Unclosed group (replicant.yaml:3)",
+            "unknown cdc key ¦ `hosts: [a]\ncdc:\n  folowers: []` ¦ cdc.folowers: unknown key; did you mean 'followers'? (replicant.yaml:3)",
             "empty value ¦ `hosts: [a]\nload_balance:` ¦ load_balance: has no value; one of round_robin | random | weighted | least_in_flight is expected (replicant.yaml:2)",
     })
     void errorsNameThePathAndLine(String name, String yaml, String message) {

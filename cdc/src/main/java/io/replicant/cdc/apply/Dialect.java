@@ -1,0 +1,89 @@
+package io.replicant.cdc.apply;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Properties;
+import java.util.StringJoiner;
+
+/**
+ * What differs between follower databases: the upsert statement, type names for created tables, identifier
+ * case, and how a few values are bound. One implementation per database; {@link #forUrl} picks it.
+ */
+interface Dialect {
+
+    static Dialect forUrl(String url) {
+        if (url.startsWith("jdbc:postgresql:")) {
+            return new PostgresDialect();
+        }
+        if (url.startsWith("jdbc:h2:")) {
+            return new H2Dialect();
+        }
+        throw new IllegalArgumentException("no follower dialect for " + url.substring(0, Math.min(url.length(),
+                url.indexOf(':', 5) + 1)) + " URLs (supported: jdbc:postgresql:, jdbc:h2:)");
+    }
+
+    /** Connection properties the dialect needs beyond user and password. */
+    default Properties connectionProperties() {
+        return new Properties();
+    }
+
+    /** Insert, or update the row with the same key: idempotent, so a redelivered change is harmless. */
+    String upsert(TargetTable table, List<TargetTable.TargetColumn> columns);
+
+    /** How names are stored when written unquoted: PostgreSQL folds to lower case, H2 to upper case. */
+    String foldCase(String identifier);
+
+    /** The follower column type for a source column, when creating or extending a follower table. */
+    String columnType(SourceColumn column);
+
+    /** The parameter marker for a value of this column ({@code ? FORMAT JSON} for H2's JSON). */
+    default String placeholder(TargetTable.TargetColumn column) {
+        return "?";
+    }
+
+    default void bind(Connection connection, PreparedStatement statement, int index, TargetTable.TargetColumn column,
+            Object value) throws SQLException {
+        if (value instanceof List<?> list) {
+            statement.setArray(index, connection.createArrayOf(arrayElementType(column), list.toArray()));
+        } else if (value instanceof byte[] bytes) {
+            statement.setBytes(index, bytes);
+        } else {
+            statement.setObject(index, value);
+        }
+    }
+
+    /** The element type name {@link Connection#createArrayOf} needs for this array column. */
+    String arrayElementType(TargetTable.TargetColumn column);
+
+    default String quote(String identifier) {
+        return '"' + identifier.replace("\"", "\"\"") + '"';
+    }
+
+    default String update(TargetTable table, List<TargetTable.TargetColumn> set, List<TargetTable.TargetColumn> key) {
+        StringJoiner assignments = new StringJoiner(", ");
+        set.forEach(c -> assignments.add(c.sqlName() + " = " + placeholder(c)));
+        return "UPDATE " + table.sqlName() + " SET " + assignments + " WHERE " + keyCondition(key);
+    }
+
+    default String delete(TargetTable table) {
+        return "DELETE FROM " + table.sqlName() + " WHERE " + keyCondition(table.key());
+    }
+
+    default String truncate(TargetTable table) {
+        return "TRUNCATE TABLE " + table.sqlName();
+    }
+
+    private String keyCondition(List<TargetTable.TargetColumn> key) {
+        StringJoiner condition = new StringJoiner(" AND ");
+        key.forEach(c -> condition.add(c.sqlName() + " = " + placeholder(c)));
+        return condition.toString();
+    }
+
+    static String columnList(List<TargetTable.TargetColumn> columns) {
+        StringJoiner names = new StringJoiner(", ");
+        columns.forEach(c -> names.add(c.sqlName()));
+        return names.toString();
+    }
+}

@@ -1,0 +1,533 @@
+package io.replicant.cdc.apply;
+
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Timer;
+import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.Lsn;
+import io.replicant.cdc.event.SourceTransaction;
+import io.replicant.cdc.event.TableId;
+import io.replicant.config.FollowerSpec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One follower database and what it has applied. Source transactions are applied in order, several whole ones per
+ * follower transaction, and the follower's position (the last applied commit's LSN) is stored in its own
+ * {@code replicant_cdc_position} table in that same transaction: a redelivered transaction at or below it is
+ * skipped, so every change takes effect exactly once.
+ *
+ * <p>Not thread-safe: the pipeline calls it from one thread at a time.
+ */
+public final class Follower implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Follower.class);
+    static final String POSITION_TABLE = "replicant_cdc_position";
+    /** Prepared statements kept per follower connection (one per table, operation and column set). */
+    private static final int MAX_STATEMENTS = 256;
+
+    /** Where a follower stands. */
+    public enum State {
+        /** Receiving changes. */
+        ACTIVE,
+        /** Unreachable or failing transiently; retried with backoff while the others go on. */
+        DOWN,
+        /**
+         * Reachable again but behind: it takes nothing until the source restarts from the acknowledged position,
+         * so it never applies a later transaction before the ones it missed.
+         */
+        RECONNECTED,
+        /** A change it cannot take; it stays stopped until the operator fixes it and restarts the pipeline. */
+        STOPPED
+    }
+
+    private final FollowerSpec spec;
+    private final String slot;
+    private final Dialect dialect;
+    private final TableResolver tables;
+    private final List<Pattern> include;
+    private final List<Pattern> exclude;
+    private final int retryAttempts;
+    private final Map<String, PreparedStatement> statements = new HashMap<>();
+    private final Counter appliedChanges;
+    private final Counter appliedTransactions;
+    private final Counter errors;
+    private final Counter retries;
+    private final Timer applyLatency;
+
+    private Connection connection;
+    private volatile State state = State.DOWN;
+    private volatile long position;
+    private volatile Instant positionTime;
+    private volatile String lastError;
+
+    public Follower(FollowerSpec spec, String slot, SourceCatalog catalog, int retryAttempts, MeterRegistry registry) {
+        this.spec = spec;
+        this.slot = slot;
+        this.dialect = Dialect.forUrl(spec.url());
+        this.tables = new TableResolver(spec, dialect, catalog);
+        this.include = spec.tables().stream().map(Pattern::compile).toList();
+        this.exclude = spec.excludeTables().stream().map(Pattern::compile).toList();
+        this.retryAttempts = retryAttempts;
+        this.appliedChanges = Counter.builder("replicant.cdc.changes").tag("follower", spec.name())
+                .description("Row changes applied").register(registry);
+        this.appliedTransactions = Counter.builder("replicant.cdc.transactions").tag("follower", spec.name())
+                .description("Source transactions applied").register(registry);
+        this.errors = Counter.builder("replicant.cdc.errors").tag("follower", spec.name())
+                .description("Failed follower transactions").register(registry);
+        this.retries = Counter.builder("replicant.cdc.retries").tag("follower", spec.name())
+                .description("Follower transactions retried after a transient error").register(registry);
+        this.applyLatency = Timer.builder("replicant.cdc.apply.latency").tag("follower", spec.name())
+                .description("Source commit to follower commit").publishPercentileHistogram().register(registry);
+        registry.gauge("replicant.cdc.applied.lsn", List.of(Tag.of("follower", spec.name())), this,
+                f -> f.position);
+    }
+
+    public String name() {
+        return spec.name();
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** The LSN of the last source commit this follower has; 0 before any. */
+    public long position() {
+        return position;
+    }
+
+    /** When that commit happened on the source, or null. */
+    public Instant positionTime() {
+        return positionTime;
+    }
+
+    /** Why the follower is down or stopped, or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /**
+     * Connects, creates the position table and this pipeline's row if missing, and reads the position. The follower
+     * is then {@link State#RECONNECTED} until {@link #resume()}.
+     *
+     * @throws SQLException when the follower cannot be reached; it stays {@link State#DOWN}
+     */
+    public void connect() throws SQLException {
+        closeConnection();
+        Properties properties = dialect.connectionProperties();
+        if (spec.user() != null) {
+            properties.setProperty("user", spec.user());
+        }
+        if (spec.password() != null) {
+            properties.setProperty("password", spec.password());
+        }
+        Connection c = DriverManager.getConnection(spec.url(), properties);
+        try {
+            c.setAutoCommit(false);
+            try (Statement statement = c.createStatement()) {
+                statement.execute("CREATE TABLE IF NOT EXISTS " + POSITION_TABLE + " (slot VARCHAR(200) PRIMARY KEY, "
+                        + "lsn BIGINT NOT NULL, commit_time TIMESTAMP WITH TIME ZONE, "
+                        + "applied_at TIMESTAMP WITH TIME ZONE)");
+            }
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + POSITION_TABLE + " (slot, lsn) "
+                    + "SELECT ?, 0 WHERE NOT EXISTS (SELECT 1 FROM " + POSITION_TABLE + " WHERE slot = ?)")) {
+                insert.setString(1, slot);
+                insert.setString(2, slot);
+                insert.executeUpdate();
+            }
+            try (PreparedStatement select = c.prepareStatement("SELECT lsn, commit_time FROM " + POSITION_TABLE
+                    + " WHERE slot = ?")) {
+                select.setString(1, slot);
+                try (ResultSet rs = select.executeQuery()) {
+                    rs.next();
+                    position = rs.getLong(1);
+                    Timestamp time = rs.getTimestamp(2);
+                    positionTime = time == null ? null : time.toInstant();
+                }
+            }
+            c.commit();
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        connection = c;
+        tables.clear();
+        lastError = null;
+        state = State.RECONNECTED;
+        LOG.info("{}: connected at position {}", spec, Lsn.format(position));
+    }
+
+    /** After a (re)connect, once the source will deliver from a position at or below this follower's. */
+    public void resume() {
+        if (state == State.RECONNECTED) {
+            state = State.ACTIVE;
+        }
+    }
+
+    /**
+     * Applies what it has not yet of {@code units}, in order.
+     *
+     * @return how many units, from the first, this follower now has (applied, or nothing in them for it)
+     */
+    public int apply(List<SourceTransaction> units) {
+        if (state != State.ACTIVE) {
+            return 0;
+        }
+        List<SourceTransaction> work = new ArrayList<>(units.size());
+        for (SourceTransaction unit : units) {
+            if (!unit.isSnapshotChunk() && unit.commitLsn() <= position) {
+                continue;
+            }
+            List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
+            if (!mine.isEmpty()) {
+                work.add(new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine));
+            }
+        }
+        if (work.isEmpty()) {
+            return units.size();
+        }
+        for (int attempt = 0; ; attempt++) {
+            try {
+                applyTogether(work);
+                return units.size();
+            } catch (SQLException e) {
+                rollbackQuietly();
+                errors.increment();
+                ErrorKind kind = ErrorKind.of(e);
+                if (kind == ErrorKind.TRANSIENT && attempt < retryAttempts) {
+                    retries.increment();
+                    LOG.info("{}: transient error, retrying: {}", spec, describe(e));
+                    continue;
+                }
+                if (kind != ErrorKind.REJECTED) {
+                    goDown(describe(e));
+                    return 0;
+                }
+                break;
+            } catch (ApplyException e) {
+                rollbackQuietly();
+                errors.increment();
+                break;
+            }
+        }
+        return applyOneByOne(units);
+    }
+
+    /** Whether this follower receives changes of {@code table}. */
+    boolean selects(TableId table) {
+        String name = table.toString();
+        return (include.isEmpty() || include.stream().anyMatch(p -> p.matcher(name).matches()))
+                && exclude.stream().noneMatch(p -> p.matcher(name).matches());
+    }
+
+    private void applyTogether(List<SourceTransaction> work) throws SQLException, ApplyException {
+        Map<Change, TargetTable> targets = resolve(work);
+        Batch batch = new Batch();
+        for (SourceTransaction unit : work) {
+            for (Change change : unit.changes()) {
+                execute(change, targets.get(change), batch);
+            }
+        }
+        batch.flush();
+        commit(work);
+    }
+
+    /**
+     * After a rejected change: each unit in its own follower transaction, each change under a savepoint, to find
+     * the change the follower rejects and then stop or skip it as {@code on_error} says.
+     */
+    private int applyOneByOne(List<SourceTransaction> units) {
+        for (int i = 0; i < units.size(); i++) {
+            SourceTransaction unit = units.get(i);
+            if (!unit.isSnapshotChunk() && unit.commitLsn() <= position) {
+                continue;
+            }
+            List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
+            if (mine.isEmpty()) {
+                continue;
+            }
+            SourceTransaction own = new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine);
+            try {
+                Map<Change, TargetTable> targets = resolve(List.of(own));
+                for (Change change : mine) {
+                    Savepoint savepoint = connection.setSavepoint();
+                    try {
+                        execute(change, targets.get(change), null);
+                        connection.releaseSavepoint(savepoint);
+                    } catch (SQLException | ApplyException e) {
+                        if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
+                            throw sql;
+                        }
+                        String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
+                        if (spec.onError() != FollowerSpec.OnError.SKIP_AND_LOG) {
+                            throw new ApplyException(problem, change);
+                        }
+                        connection.rollback(savepoint);
+                        LOG.error("{}: skipped {} of source {} (on_error: skip_and_log): {}", spec, change, own, problem);
+                    }
+                }
+                commit(List.of(own));
+            } catch (ApplyException e) {
+                rollbackQuietly();
+                stop("source " + own + ": " + e.getMessage());
+                return i;
+            } catch (SQLException e) {
+                rollbackQuietly();
+                if (ErrorKind.of(e) == ErrorKind.REJECTED) {
+                    stop("source " + own + ": " + describe(e));
+                } else {
+                    goDown(describe(e));
+                }
+                return i;
+            }
+        }
+        return units.size();
+    }
+
+    /** Resolves (and if allowed creates or extends) every table the work touches, before any data is written. */
+    private Map<Change, TargetTable> resolve(List<SourceTransaction> work) throws SQLException, ApplyException {
+        Map<TableId, Set<String>> columnsByTable = new HashMap<>();
+        for (SourceTransaction unit : work) {
+            for (Change change : unit.changes()) {
+                Set<String> columns = columnsByTable.computeIfAbsent(change.table(), t -> new LinkedHashSet<>());
+                columns.addAll(change.key().keySet());
+                if (change.after() != null) {
+                    columns.addAll(change.after().keySet());
+                }
+            }
+        }
+        Map<TableId, TargetTable> resolved = new HashMap<>();
+        for (Map.Entry<TableId, Set<String>> entry : columnsByTable.entrySet()) {
+            resolved.put(entry.getKey(), tables.resolve(connection, entry.getKey(), entry.getValue()));
+        }
+        Map<Change, TargetTable> targets = new IdentityHashMap<>();
+        for (SourceTransaction unit : work) {
+            for (Change change : unit.changes()) {
+                targets.put(change, resolved.get(change.table()));
+            }
+        }
+        return targets;
+    }
+
+    /** Runs one change; with a batch, batchable statements are queued in order instead of run at once. */
+    private void execute(Change change, TargetTable table, Batch batch) throws SQLException, ApplyException {
+        switch (change.op()) {
+            case INSERT, UPDATE -> {
+                List<TargetTable.TargetColumn> columns = new ArrayList<>();
+                List<Object> values = new ArrayList<>();
+                change.after().forEach((name, value) -> {
+                    columns.add(table.column(name));
+                    values.add(value);
+                });
+                if (change.oldKey() == null && !change.partial()) {
+                    queue(dialect.upsert(table, columns), columns, values, batch);
+                    return;
+                }
+                // A key change, or an update without the unchanged TOASTed values: only an update of the
+                // existing row keeps what the source did not resend.
+                Map<String, Object> where = change.oldKey() != null ? change.oldKey() : change.key();
+                List<TargetTable.TargetColumn> all = new ArrayList<>(columns);
+                all.addAll(table.key());
+                for (TargetTable.TargetColumn k : table.key()) {
+                    values.add(where.get(sourceName(change.key(), k)));
+                }
+                if (batch != null) {
+                    batch.flush();
+                }
+                if (runNow(dialect.update(table, columns, table.key()), all, values) == 0) {
+                    if (change.partial()) {
+                        throw new ApplyException("follower " + spec.name() + " has no row " + where
+                                + " to update, and the change does not carry every column", change);
+                    }
+                    runNow(dialect.upsert(table, columns), columns, values.subList(0, columns.size()));
+                }
+            }
+            case DELETE -> {
+                List<Object> values = new ArrayList<>();
+                for (TargetTable.TargetColumn k : table.key()) {
+                    values.add(change.key().get(sourceName(change.key(), k)));
+                }
+                queue(dialect.delete(table), table.key(), values, batch);
+            }
+            case TRUNCATE -> queue(dialect.truncate(table), List.of(), List.of(), batch);
+        }
+    }
+
+    /** The source's spelling of a follower key column, found without regard to case. */
+    private static String sourceName(Map<String, Object> key, TargetTable.TargetColumn column) {
+        for (String name : key.keySet()) {
+            if (name.equalsIgnoreCase(column.name())) {
+                return name;
+            }
+        }
+        return column.name();
+    }
+
+    /** Queues the statement in the batch, or without one runs it now. */
+    private void queue(String sql, List<TargetTable.TargetColumn> columns, List<Object> values, Batch batch)
+            throws SQLException {
+        if (batch == null) {
+            runNow(sql, columns, values);
+            return;
+        }
+        PreparedStatement statement = statement(sql);
+        batch.queue(statement);
+        bind(statement, columns, values);
+        statement.addBatch();
+    }
+
+    private int runNow(String sql, List<TargetTable.TargetColumn> columns, List<Object> values) throws SQLException {
+        PreparedStatement statement = statement(sql);
+        bind(statement, columns, values);
+        return statement.executeUpdate();
+    }
+
+    private void bind(PreparedStatement statement, List<TargetTable.TargetColumn> columns, List<Object> values)
+            throws SQLException {
+        for (int i = 0; i < columns.size(); i++) {
+            dialect.bind(connection, statement, i + 1, columns.get(i), values.get(i));
+        }
+    }
+
+    private PreparedStatement statement(String sql) throws SQLException {
+        PreparedStatement statement = statements.get(sql);
+        if (statement == null) {
+            statement = connection.prepareStatement(sql);
+            statements.put(sql, statement);
+        }
+        return statement;
+    }
+
+    /** Consecutive uses of one statement go to the server as one JDBC batch; order across statements is kept. */
+    private static final class Batch {
+        private PreparedStatement pending;
+
+        void queue(PreparedStatement statement) throws SQLException {
+            if (pending != statement) {
+                flush();
+                pending = statement;
+            }
+        }
+
+        void flush() throws SQLException {
+            if (pending != null) {
+                PreparedStatement statement = pending;
+                pending = null;
+                statement.executeBatch();
+            }
+        }
+    }
+
+    private void commit(List<SourceTransaction> work) throws SQLException {
+        SourceTransaction last = null;
+        int changes = 0;
+        for (SourceTransaction unit : work) {
+            changes += unit.changes().size();
+            if (unit.commitLsn() > position && (last == null || unit.commitLsn() > last.commitLsn())) {
+                last = unit;
+            }
+        }
+        if (last != null) {
+            PreparedStatement update = statement("UPDATE " + POSITION_TABLE
+                    + " SET lsn = ?, commit_time = ?, applied_at = CURRENT_TIMESTAMP WHERE slot = ?");
+            update.setLong(1, last.commitLsn());
+            update.setTimestamp(2, Timestamp.from(last.commitTime()));
+            update.setString(3, slot);
+            update.executeUpdate();
+        }
+        connection.commit();
+        if (statements.size() > MAX_STATEMENTS) {
+            closeStatements();
+        }
+        Instant now = Instant.now();
+        appliedChanges.increment(changes);
+        for (SourceTransaction unit : work) {
+            if (!unit.isSnapshotChunk()) {
+                appliedTransactions.increment();
+                applyLatency.record(Duration.between(unit.commitTime(), now));
+            }
+        }
+        if (last != null) {
+            position = last.commitLsn();
+            positionTime = last.commitTime();
+        }
+    }
+
+    private void goDown(String problem) {
+        state = State.DOWN;
+        lastError = problem;
+        closeConnection();
+        LOG.warn("{} is down, retrying with backoff while the others go on: {}", spec, problem);
+    }
+
+    private void stop(String problem) {
+        state = State.STOPPED;
+        lastError = problem;
+        LOG.error("{} stopped: {}. The other followers go on; the slot keeps the WAL from this follower's position "
+                + "{} until it is fixed and the pipeline restarted.", spec, problem, Lsn.format(position));
+    }
+
+    private static String describe(SQLException e) {
+        SQLException cause = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException() : e;
+        return cause.getMessage() + " (SQLSTATE " + cause.getSQLState() + ")";
+    }
+
+    private void rollbackQuietly() {
+        try {
+            if (connection != null && !connection.isClosed()) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            LOG.debug("{}: rollback failed: {}", spec, e.toString());
+        }
+    }
+
+    private void closeStatements() {
+        for (PreparedStatement statement : statements.values()) {
+            try {
+                statement.close();
+            } catch (SQLException e) {
+                LOG.debug("closing a statement failed: {}", e.toString());
+            }
+        }
+        statements.clear();
+    }
+
+    private void closeConnection() {
+        closeStatements();
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                LOG.debug("{}: close failed: {}", spec, e.toString());
+            }
+            connection = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeConnection();
+    }
+}

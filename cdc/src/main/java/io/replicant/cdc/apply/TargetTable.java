@@ -1,0 +1,26 @@
+package io.replicant.cdc.apply;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A follower table as its database describes it.
+ *
+ * @param sqlName quoted, qualified name to put in SQL
+ * @param columns by lower-cased name (source and follower names are matched without regard to case)
+ * @param key     the primary-key columns
+ */
+record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key) {
+
+    /**
+     * @param sqlName  quoted name
+     * @param typeName the database's type name, e.g. {@code jsonb}, {@code JSON}, {@code _int4}, {@code INTEGER ARRAY}
+     */
+    record TargetColumn(String name, String sqlName, String typeName) {
+    }
+
+    TargetColumn column(String sourceName) {
+        return columns.get(sourceName.toLowerCase(Locale.ROOT));
+    }
+}

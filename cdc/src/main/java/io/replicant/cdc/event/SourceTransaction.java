@@ -1,0 +1,31 @@
+package io.replicant.cdc.event;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What followers apply atomically: one committed source transaction, or a chunk of the initial snapshot.
+ *
+ * @param id         the source transaction id; 0 for a snapshot chunk
+ * @param commitLsn  the commit's WAL position, which becomes a follower's stored position once applied; 0 for a
+ *                   snapshot chunk but the last, whose position is the snapshot's
+ * @param commitTime when it committed on the source (for the last snapshot chunk: when the snapshot began)
+ * @param changes    in source order; may be empty (a transaction that touched no streamed table)
+ */
+public record SourceTransaction(long id, long commitLsn, Instant commitTime, List<Change> changes) {
+
+    public SourceTransaction {
+        changes = List.copyOf(changes);
+    }
+
+    /** A snapshot chunk that is not the last one: applied every time it is delivered, it moves no position. */
+    public boolean isSnapshotChunk() {
+        return commitLsn == 0;
+    }
+
+    @Override
+    public String toString() {
+        return (id == 0 ? "snapshot chunk" : "transaction " + id) + " (" + changes.size() + " changes, commit "
+                + Lsn.format(commitLsn) + ")";
+    }
+}

@@ -1,0 +1,120 @@
+package io.replicant.cdc.source;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.SourceTransaction;
+import io.replicant.cdc.event.TableId;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * Groups Debezium's records into whole units for the followers: a source transaction from its BEGIN to its END
+ * event (transaction metadata is on), a run of snapshot rows, or a heartbeat. It keeps each unit's records so
+ * they can be acknowledged once every follower has the unit. A transaction's records may span several batches;
+ * they are held until its END arrives.
+ *
+ * @param <R> the engine's record type, handed back for acknowledgement
+ */
+final class TransactionAssembler<R> {
+    static final String TOPIC_PREFIX = "replicant";
+    private static final String TRANSACTION_TOPIC = TOPIC_PREFIX + ".transaction";
+    private static final String HEARTBEAT_TOPIC_PREFIX = "__debezium-heartbeat";
+
+    /** A unit and the records it was made of. */
+    record Unit<R>(SourceTransaction transaction, List<R> records) {
+    }
+
+    private final TableId heartbeatTable;
+    private List<R> openRecords = new ArrayList<>();
+    private List<Change> openChanges = new ArrayList<>();
+    private long openTransaction;
+    private boolean inSnapshot;
+
+    TransactionAssembler(TableId heartbeatTable) {
+        this.heartbeatTable = heartbeatTable;
+    }
+
+    /** Adds one record; returns the units it completes (usually none or one). */
+    List<Unit<R>> add(R handle, SourceRecord record) {
+        List<Unit<R>> done = new ArrayList<>(1);
+        String topic = record.topic();
+        Map<String, ?> offset = record.sourceOffset();
+        if (topic.startsWith(HEARTBEAT_TOPIC_PREFIX)) {
+            done.add(new Unit<>(new SourceTransaction(0, longValue(offset.get("lsn")), Instant.now(), List.of()),
+                    List.of(handle)));
+        } else if (topic.equals(TRANSACTION_TOPIC)) {
+            Struct value = (Struct) record.value();
+            long id = Long.parseLong(value.getString("id").split(":")[0]);
+            if ("BEGIN".equals(value.getString("status"))) {
+                if (!openRecords.isEmpty()) {
+                    throw new IllegalStateException("transaction " + id + " began before transaction "
+                            + openTransaction + " ended");
+                }
+                openTransaction = id;
+                openRecords.add(handle);
+            } else {
+                openRecords.add(handle);
+                long commitLsn = longValue(offset.get("lsn_commit"));
+                Instant commitTime = micros(offset.get("ts_usec"));
+                done.add(new Unit<>(new SourceTransaction(id, commitLsn, commitTime, openChanges), openRecords));
+                openRecords = new ArrayList<>();
+                openChanges = new ArrayList<>();
+                openTransaction = 0;
+            }
+        } else if (record.value() instanceof Struct value) {
+            Struct source = value.getStruct("source");
+            String snapshot = source.getString("snapshot");
+            boolean isSnapshot = snapshot != null && !snapshot.equals("false");
+            Change change = ChangeDecoder.decode(record, value, source);
+            if (change == null) {
+                openRecords.add(handle);
+            } else if (isSnapshot) {
+                inSnapshot = true;
+                openChanges.add(change);
+                openRecords.add(handle);
+                if (snapshot.equals("last")) {
+                    done.add(snapshotChunk(longValue(offset.get("lsn")), micros(offset.get("ts_usec"))));
+                    inSnapshot = false;
+                }
+            } else {
+                openRecords.add(handle);
+                if (!change.table().equals(heartbeatTable)) {
+                    openChanges.add(change);
+                }
+            }
+        } else {
+            // A record without a value (a tombstone, if ever enabled): nothing to apply, but it must be acknowledged
+            // with its neighbours.
+            openRecords.add(handle);
+        }
+        return done;
+    }
+
+    /** Called at the end of each engine batch: snapshot rows seen so far go out as one chunk. */
+    List<Unit<R>> endOfBatch() {
+        if (inSnapshot && !openRecords.isEmpty()) {
+            return List.of(snapshotChunk(0, Instant.now()));
+        }
+        return List.of();
+    }
+
+    private Unit<R> snapshotChunk(long lsn, Instant time) {
+        Unit<R> unit = new Unit<>(new SourceTransaction(0, lsn, time, openChanges), openRecords);
+        openChanges = new ArrayList<>();
+        openRecords = new ArrayList<>();
+        return unit;
+    }
+
+    private static long longValue(Object value) {
+        return value == null ? 0 : ((Number) value).longValue();
+    }
+
+    private static Instant micros(Object value) {
+        long micros = longValue(value);
+        return Instant.ofEpochSecond(micros / 1_000_000, (micros % 1_000_000) * 1_000);
+    }
+}
