@@ -126,6 +126,86 @@ class CdcIT {
         assertH2Matches();
     }
 
+    @Test
+    void aFollowerThatIsDownCatchesUpWhileTheOtherGoesOn() throws Exception {
+        onSource("CREATE TABLE orders (id int PRIMARY KEY, item text, qty int)");
+        ReplicantConfig config = config("orders_slot", "public\\.orders",
+                pgFollower("pg") + "\n      tables: ['public\\.orders']\n" + h2Follower("h2")
+                        + "\n  retry:\n    backoff: 100ms\n    max_backoff: 500ms");
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            onSource("INSERT INTO orders VALUES (1, 'apple', 1)");
+            awaitEqual("orders", 1);
+            target.primary().stop();
+            try {
+                for (int i = 2; i <= 50; i++) {
+                    onSource("INSERT INTO orders VALUES (" + i + ", 'pear', " + i + ")",
+                            "UPDATE orders SET qty = qty + 1 WHERE id = " + (i - 1));
+                }
+                awaitH2Count("orders", 50);
+                assertEquals(Follower.State.DOWN, pipeline.followers().get(0).state());
+                assertEquals(Follower.State.ACTIVE, pipeline.followers().get(1).state());
+            } finally {
+                target.primary().start();
+            }
+            awaitEqual("orders", 50);
+            assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
+        }
+    }
+
+    @Test
+    void aChangeTheFollowerRejectsStopsItOrIsSkippedAsConfigured() throws Exception {
+        onSource("CREATE TABLE payments (id int PRIMARY KEY, amount int)", "INSERT INTO payments VALUES (1, 10)");
+        try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE payments (id int PRIMARY KEY, amount int CHECK (amount < 1000))");
+        }
+        ReplicantConfig stopping = config("payments_slot", "public\\.payments", pgFollower("pg"));
+        try (CdcPipeline pipeline = CdcPipeline.start(stopping, null)) {
+            awaitRows(target.primary(), "reports", "SELECT string_agg(id::text, ',' ORDER BY id) FROM payments", "1");
+            onSource("INSERT INTO payments VALUES (2, 5000)", "INSERT INTO payments VALUES (3, 30)");
+            onSource("INSERT INTO payments VALUES (4, 40)");
+            Follower follower = pipeline.followers().get(0);
+            awaitState(follower, Follower.State.STOPPED);
+            assertTrue(follower.lastError().contains("payments_amount_check"), follower.lastError());
+            assertTrue(follower.lastError().contains("INSERT public.payments {id=2}"), follower.lastError());
+            // The rejected transaction left nothing behind, and nothing after it was applied.
+            assertEquals("1", scalar(target.primary(), "reports", "SELECT string_agg(id::text, ',') FROM payments"));
+        }
+        ReplicantConfig skipping = config("payments_slot", "public\\.payments",
+                pgFollower("pg") + "\n      on_error: skip_and_log");
+        try (CdcPipeline pipeline = CdcPipeline.start(skipping, null)) {
+            awaitRows(target.primary(), "reports", "SELECT string_agg(id::text, ',' ORDER BY id) FROM payments",
+                    "1,3,4");
+            assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
+        }
+    }
+
+    private static void awaitRows(PgNode node, String database, String query, String expected)
+            throws SQLException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        String actual = null;
+        while (System.nanoTime() < deadline && !expected.equals(actual)) {
+            PgNode.sleep(100);
+            actual = scalar(node, database, query);
+        }
+        assertEquals(expected, actual, query);
+    }
+
+    private static void awaitState(Follower follower, Follower.State state) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (follower.state() != state && System.nanoTime() < deadline) {
+            PgNode.sleep(50);
+        }
+        assertEquals(state, follower.state(), String.valueOf(follower.lastError()));
+    }
+
+    private static void awaitH2Count(String table, long rows) throws SQLException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (h2Count(table) != rows && System.nanoTime() < deadline) {
+            PgNode.sleep(100);
+        }
+        assertEquals(rows, h2Count(table));
+    }
+
     /** Every source column as the PostgreSQL follower has it (same types: text form must be identical). */
     private static void awaitEqual(String table, int rows) throws SQLException {
         String query = "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY id)), '') FROM " + table

@@ -70,20 +70,15 @@ final class TransactionAssembler<R> {
             String snapshot = source.getString("snapshot");
             boolean isSnapshot = snapshot != null && !snapshot.equals("false");
             Change change = ChangeDecoder.decode(record, value, source);
-            if (change == null) {
-                openRecords.add(handle);
-            } else if (isSnapshot) {
-                inSnapshot = true;
+            openRecords.add(handle);
+            if (change != null && !change.table().equals(heartbeatTable)) {
                 openChanges.add(change);
-                openRecords.add(handle);
+            }
+            if (isSnapshot) {
+                inSnapshot = true;
                 if (snapshot.equals("last")) {
                     done.add(snapshotChunk(longValue(offset.get("lsn")), micros(offset.get("ts_usec"))));
                     inSnapshot = false;
-                }
-            } else {
-                openRecords.add(handle);
-                if (!change.table().equals(heartbeatTable)) {
-                    openChanges.add(change);
                 }
             }
         } else {
