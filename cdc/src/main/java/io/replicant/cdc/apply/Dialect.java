@@ -29,6 +29,10 @@ interface Dialect {
         return new Properties();
     }
 
+    /** Session setup after connecting, before anything is applied. */
+    default void prepare(Connection connection, String url) throws SQLException {
+    }
+
     /** Insert, or update the row with the same key: idempotent, so a redelivered change is harmless. */
     String upsert(TargetTable table, List<TargetTable.TargetColumn> columns);
 

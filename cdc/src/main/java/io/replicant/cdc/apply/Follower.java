@@ -46,6 +46,7 @@ public final class Follower implements AutoCloseable {
     static final String POSITION_TABLE = "replicant_cdc_position";
     /** Prepared statements kept per follower connection (one per table, operation and column set). */
     private static final int MAX_STATEMENTS = 256;
+    private static final long IDLE_POSITION_INTERVAL_NANOS = 1_000_000_000L;
 
     /** Where a follower stands. */
     public enum State {
@@ -81,6 +82,7 @@ public final class Follower implements AutoCloseable {
     private volatile long position;
     private volatile Instant positionTime;
     private volatile String lastError;
+    private long lastPositionWrite;
 
     public Follower(FollowerSpec spec, String slot, SourceCatalog catalog, int retryAttempts, MeterRegistry registry) {
         this.spec = spec;
@@ -144,6 +146,7 @@ public final class Follower implements AutoCloseable {
         }
         Connection c = DriverManager.getConnection(spec.url(), properties);
         try {
+            dialect.prepare(c, spec.url());
             c.setAutoCommit(false);
             try (Statement statement = c.createStatement()) {
                 statement.execute("CREATE TABLE IF NOT EXISTS " + POSITION_TABLE + " (slot VARCHAR(200) PRIMARY KEY, "
@@ -195,8 +198,10 @@ public final class Follower implements AutoCloseable {
             return 0;
         }
         List<SourceTransaction> work = new ArrayList<>(units.size());
+        int redelivered = 0;
         for (SourceTransaction unit : units) {
             if (!unit.isSnapshotChunk() && unit.commitLsn() <= position) {
+                redelivered += unit.changes().isEmpty() ? 0 : 1;
                 continue;
             }
             List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
@@ -204,7 +209,12 @@ public final class Follower implements AutoCloseable {
                 work.add(new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine));
             }
         }
+        if (redelivered > 0) {
+            LOG.info("{}: skipped {} redelivered transaction(s) it already has (position {})", spec, redelivered,
+                    Lsn.format(position));
+        }
         if (work.isEmpty()) {
+            recordIdlePosition(units);
             return units.size();
         }
         for (int attempt = 0; ; attempt++) {
@@ -232,6 +242,29 @@ public final class Follower implements AutoCloseable {
             }
         }
         return applyOneByOne(units);
+    }
+
+    /**
+     * Moves the stored position past source transactions with nothing for this follower (other tables, the
+     * heartbeat), at most once a second, so status and lag stay true while its tables are quiet.
+     */
+    private void recordIdlePosition(List<SourceTransaction> units) {
+        SourceTransaction last = null;
+        for (SourceTransaction unit : units) {
+            if (unit.id() != 0 && unit.commitLsn() > position) {
+                last = unit;
+            }
+        }
+        if (last == null || System.nanoTime() - lastPositionWrite < IDLE_POSITION_INTERVAL_NANOS) {
+            return;
+        }
+        try {
+            commit(List.of(new SourceTransaction(last.id(), last.commitLsn(), last.commitTime(), List.of())));
+        } catch (SQLException e) {
+            // Only bookkeeping: the next change will store the position anyway, or meet the same problem.
+            rollbackQuietly();
+            LOG.debug("{}: storing the idle position failed: {}", spec, e.toString());
+        }
     }
 
     /** Whether this follower receives changes of {@code table}. */
@@ -455,6 +488,7 @@ public final class Follower implements AutoCloseable {
             update.setTimestamp(2, Timestamp.from(last.commitTime()));
             update.setString(3, slot);
             update.executeUpdate();
+            lastPositionWrite = System.nanoTime();
         }
         connection.commit();
         if (statements.size() > MAX_STATEMENTS) {
@@ -463,7 +497,7 @@ public final class Follower implements AutoCloseable {
         Instant now = Instant.now();
         appliedChanges.increment(changes);
         for (SourceTransaction unit : work) {
-            if (!unit.isSnapshotChunk()) {
+            if (!unit.isSnapshotChunk() && !unit.changes().isEmpty()) {
                 appliedTransactions.increment();
                 applyLatency.record(Duration.between(unit.commitTime(), now));
             }

@@ -1,5 +1,8 @@
 package io.replicant.cdc.apply;
 
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Locale;
 import java.util.StringJoiner;
@@ -10,6 +13,17 @@ import java.util.regex.Pattern;
 final class H2Dialect implements Dialect {
     private static final Pattern SIZED = Pattern.compile("(character varying|character|numeric|time|timestamp)"
             + "(\\((\\d+)(,(\\d+))?\\))?( with(out)? time zone)?");
+
+    @Override
+    public void prepare(Connection connection, String url) throws SQLException {
+        if (!url.startsWith("jdbc:h2:mem:")) {
+            // H2 writes commits to disk up to 500 ms late by default; a commit the source is told about must be
+            // durable, or a crash of this process could lose what the slot no longer keeps.
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("SET WRITE_DELAY 0");
+            }
+        }
+    }
 
     @Override
     public String upsert(TargetTable table, List<TargetTable.TargetColumn> columns) {

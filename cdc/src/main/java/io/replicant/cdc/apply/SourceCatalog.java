@@ -15,7 +15,7 @@ import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 
-/** Reads source table definitions from the primary's catalog, for creating and extending follower tables. */
+/** The primary as the pipeline sees it besides the change stream: table definitions, WAL position, the slot. */
 public final class SourceCatalog {
     private static final String COLUMNS = """
             SELECT a.attname,
@@ -51,8 +51,7 @@ public final class SourceCatalog {
 
     /** The table's columns in order; empty when the table does not exist. */
     public List<SourceColumn> columns(TableId table) throws SQLException {
-        try (Connection connection = DriverManager.getConnection(url, properties);
-                PreparedStatement statement = connection.prepareStatement(COLUMNS)) {
+        try (Connection connection = connect(); PreparedStatement statement = connection.prepareStatement(COLUMNS)) {
             statement.setString(1, table.schema());
             statement.setString(2, table.table());
             List<SourceColumn> columns = new ArrayList<>();
@@ -67,10 +66,14 @@ public final class SourceCatalog {
         }
     }
 
+    /** A connection to the primary as the pipeline's user. */
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection(url, properties);
+    }
+
     /** Runs one statement on the primary, e.g. to create the heartbeat table. */
     public void execute(String sql) throws SQLException {
-        try (Connection connection = DriverManager.getConnection(url, properties);
-                Statement statement = connection.createStatement()) {
+        try (Connection connection = connect(); Statement statement = connection.createStatement()) {
             statement.execute(sql);
         }
     }

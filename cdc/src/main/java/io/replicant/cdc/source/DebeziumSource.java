@@ -206,7 +206,7 @@ public final class DebeziumSource implements AutoCloseable {
         p.setProperty("max.queue.size", String.valueOf(Math.max(8192, batch * 4)));
         p.setProperty("poll.interval.ms", String.valueOf(config.get(ReplicantOptions.CDC_POLL_INTERVAL).toMillis()));
 
-        p.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+        p.setProperty("offset.storage", AtomicFileOffsetStore.class.getName());
         p.setProperty("offset.storage.file.filename", config.get(ReplicantOptions.CDC_OFFSET_FILE));
         p.setProperty("offset.flush.interval.ms",
                 String.valueOf(config.get(ReplicantOptions.CDC_OFFSET_FLUSH_INTERVAL).toMillis()));

@@ -1,0 +1,275 @@
+package io.replicant.cdc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PgNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pipeline as its own process, killed with SIGKILL at random moments while pgbench writes to the primary:
+ * after each restart it must neither lose nor repeat a change on any follower, and the slot must not pile up WAL.
+ */
+class CdcCrashIT {
+    private static final int KILLS = 20;
+    private static final String[] TABLES = {"pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history"};
+
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+    Path dir;
+
+    @Test
+    void killedTwentyTimesUnderLoadLosesAndRepeatsNothing() throws Exception {
+        long seed = Long.getLong("cdc.crash.seed", System.nanoTime());
+        System.out.println("CdcCrashIT seed " + seed + " (rerun with -Dcdc.crash.seed=" + seed + ")");
+        Random random = new Random(seed);
+        try (LocalPostgresCluster source = LocalPostgresCluster.builder().replicas(0).start();
+                LocalPostgresCluster target = LocalPostgresCluster.builder().replicas(0).start()) {
+            PgNode primary = source.primary();
+            pgbench(primary, "app", "-i", "-s", "1", "-q");
+            // pgbench_history has no key; give it one (pgbench names its columns, so it keeps working).
+            execute(primary, "app", "ALTER TABLE pgbench_history ADD COLUMN id bigserial PRIMARY KEY");
+            prepareFollower(target.primary());
+            // One pipeline process at a time opens the H2 file; a killed one leaves a lock file that would delay the
+            // next for seconds, so no file lock (the test reads H2 only after the last pipeline has stopped).
+            String h2Url = "jdbc:h2:file:" + dir.resolve("follower") + ";FILE_LOCK=NO";
+            Path config = writeConfig(primary, target.primary(), h2Url);
+
+            Process load = startPgbench(primary);
+            long maxRetained = 0;
+            try {
+                // The first run copies the tables and is left to finish the copy; later ones are killed at random
+                // moments while streaming.
+                Process first = startPipeline(config, 1);
+                awaitLog(1, "Snapshot completed", first);
+                Thread.sleep(1000);
+                kill(first);
+                for (int run = 2; run <= KILLS; run++) {
+                    Process pipeline = startPipeline(config, run);
+                    awaitLog(run, "to 'POLLING_TASKS'", pipeline);
+                    Thread.sleep(500 + random.nextInt(3000));
+                    kill(pipeline);
+                    maxRetained = Math.max(maxRetained, retainedWal(primary));
+                }
+            } finally {
+                load.destroy();
+                load.waitFor(30, TimeUnit.SECONDS);
+            }
+
+            Process last = startPipeline(config, KILLS + 1);
+            try {
+                awaitPostgresFollowerEqual(primary, target.primary(), last);
+                Thread.sleep(3000); // both followers get each batch together; give H2 its last commit
+            } finally {
+                last.destroy(); // SIGTERM: a clean stop, so this test can open the H2 file
+                assertTrue(last.waitFor(60, TimeUnit.SECONDS));
+            }
+            String h2Difference = h2Difference(primary, h2Url);
+            assertEquals(null, h2Difference);
+            long skipped = redeliveredAndSkipped();
+            assertTrue(skipped > 0, "no kill caused a redelivery, so nothing here tested skipping");
+            long historyRows = count(primary, "app", "pgbench_history");
+            assertTrue(historyRows > 100, "pgbench wrote too little to test anything: " + historyRows);
+            // Every history row was inserted once on the source; a repeated transaction would have fired the
+            // follower's trigger a second time for its rows.
+            assertEquals(String.valueOf(historyRows), query(target.primary(), "reports", "SELECT firings FROM apply_audit"));
+            System.out.println("CdcCrashIT: " + KILLS + " kills, " + historyRows + " transactions, " + skipped
+                    + " redelivered and skipped, most WAL the slot kept after a kill: " + maxRetained / 1024 + " kB");
+            assertTrue(maxRetained < 256L << 20, "the slot kept " + maxRetained + " bytes of WAL");
+        }
+    }
+
+    private void prepareFollower(PgNode follower) {
+        follower.query("CREATE DATABASE reports");
+        pgbench(follower, "reports", "-i", "-I", "dtp", "-s", "1");
+        execute(follower, "reports", "ALTER TABLE pgbench_history ADD COLUMN id bigserial PRIMARY KEY");
+        execute(follower, "reports", "CREATE TABLE apply_audit (firings bigint NOT NULL)");
+        execute(follower, "reports", "INSERT INTO apply_audit VALUES (0)");
+        execute(follower, "reports", "CREATE FUNCTION count_firing() RETURNS trigger LANGUAGE plpgsql AS "
+                + "$$ BEGIN UPDATE apply_audit SET firings = firings + 1; RETURN NULL; END $$");
+        execute(follower, "reports", "CREATE TRIGGER audit AFTER INSERT OR UPDATE ON pgbench_history "
+                + "FOR EACH ROW EXECUTE FUNCTION count_firing()");
+    }
+
+    private Path writeConfig(PgNode primary, PgNode follower, String h2Url) throws IOException {
+        Path config = dir.resolve("replicant.yaml");
+        Files.writeString(config, String.join("\n",
+                "hosts: [" + primary.address() + "]",
+                "database: app",
+                "user: postgres",
+                "cdc:",
+                "  slot: crash",
+                "  tables: ['public\\.pgbench_.*']",
+                "  poll_interval: 10ms",
+                "  offset_flush_interval: 200ms",
+                "  offset_file: " + dir.resolve("crash.offsets"),
+                "  followers:",
+                "    - name: pg",
+                "      url: " + follower.jdbcUrl("reports"),
+                "      user: postgres",
+                "    - name: h2",
+                "      url: '" + h2Url + "'",
+                "      user: sa",
+                "      create_tables: true",
+                ""));
+        return config;
+    }
+
+    private Process startPipeline(Path config, int run) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                "io.replicant.cdc.CdcCommand", "--config", config.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("pipeline-" + run + ".log").toFile())
+                .start();
+    }
+
+    private Process startPgbench(PgNode primary) throws IOException {
+        return new ProcessBuilder("pgbench", "-h", PgNode.HOST, "-p", String.valueOf(primary.port()), "-U", "postgres",
+                "-c", "4", "-j", "2", "-T", "600", "-R", "200", "app")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("pgbench.log").toFile())
+                .start();
+    }
+
+    private void awaitPostgresFollowerEqual(PgNode primary, PgNode follower, Process pipeline) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String difference = null;
+        while (System.nanoTime() < deadline) {
+            assertTrue(pipeline.isAlive(), "pipeline exited; see its log in " + dir);
+            difference = postgresDifference(primary, follower);
+            if (difference == null) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the PostgreSQL follower did not catch up: " + difference);
+    }
+
+    /** Null when the PostgreSQL follower holds exactly the source's rows, else what differs. */
+    private static String postgresDifference(PgNode primary, PgNode follower) throws SQLException {
+        for (String table : TABLES) {
+            String digest = "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
+                    + "FROM " + table + " t";
+            String expected = query(primary, "app", digest);
+            String actual = query(follower, "reports", digest);
+            if (!expected.equals(actual)) {
+                return table + ": " + actual + " != " + expected;
+            }
+        }
+        return null;
+    }
+
+    /** Null when the H2 follower has the source's row count and column sums in every table, else what differs. */
+    private static String h2Difference(PgNode primary, String h2Url) throws SQLException {
+        try (Connection c = DriverManager.getConnection(h2Url, "sa", ""); Statement s = c.createStatement()) {
+            for (String table : TABLES) {
+                String sums = "SELECT count(*), sum(" + (table.equals("pgbench_accounts") ? "abalance"
+                        : table.equals("pgbench_history") ? "delta" : "bid") + ") FROM " + table;
+                String expected = query(primary, "app", sums.replace("count(*), ", "count(*) || ':' || "));
+                try (ResultSet rs = s.executeQuery(sums)) {
+                    rs.next();
+                    String actual = rs.getLong(1) + ":" + rs.getObject(2);
+                    if (!expected.equals(actual)) {
+                        return "H2 follower " + table + ": " + actual + " != " + expected;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private void awaitLog(int run, String text, Process pipeline) throws Exception {
+        Path log = dir.resolve("pipeline-" + run + ".log");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            assertTrue(pipeline.isAlive(), "pipeline exited early; see " + log);
+            if (Files.readString(log).contains(text)) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("pipeline run " + run + " never logged '" + text + "'; see " + log);
+    }
+
+    private static void kill(Process pipeline) throws InterruptedException {
+        pipeline.destroyForcibly(); // SIGKILL
+        assertTrue(pipeline.waitFor(30, TimeUnit.SECONDS));
+    }
+
+    /** Transactions the followers were sent again after a kill and skipped, from the pipelines' logs. */
+    private long redeliveredAndSkipped() throws IOException {
+        Pattern skipped = Pattern.compile("skipped (\\d+) redelivered transaction");
+        long total = 0;
+        for (int run = 1; run <= KILLS + 1; run++) {
+            for (String line : Files.readAllLines(dir.resolve("pipeline-" + run + ".log"))) {
+                Matcher m = skipped.matcher(line);
+                if (m.find()) {
+                    total += Long.parseLong(m.group(1));
+                }
+            }
+        }
+        return total;
+    }
+
+    private static long retainedWal(PgNode primary) {
+        String bytes = primary.query("SELECT pg_current_wal_lsn() - restart_lsn FROM pg_replication_slots "
+                + "WHERE slot_name = 'crash'");
+        return bytes == null ? 0 : Long.parseLong(bytes);
+    }
+
+    private static long count(PgNode node, String database, String table) throws SQLException {
+        return Long.parseLong(query(node, database, "SELECT count(*) FROM " + table));
+    }
+
+    private static String query(PgNode node, String database, String sql) throws SQLException {
+        try (Connection c = node.connect(database); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static void execute(PgNode node, String database, String sql) {
+        try (Connection c = node.connect(database); Statement s = c.createStatement()) {
+            s.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void pgbench(PgNode node, String database, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of("pgbench", "-h", PgNode.HOST, "-p",
+                String.valueOf(node.port()), "-U", "postgres"));
+        command.addAll(List.of(args));
+        command.add(database);
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).directory(new File("/tmp")).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException("pgbench failed: " + out);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
