@@ -179,13 +179,92 @@ class CdcIT {
         }
     }
 
+    @Test
+    void renamesAndNewSourceColumns() throws Exception {
+        onSource("CREATE TABLE customers (id int PRIMARY KEY, name text, city text)",
+                "INSERT INTO customers VALUES (1, 'Ada', 'London')");
+        ReplicantConfig config = config("customers_slot", "public\\.customers", String.join("\n",
+                pgFollower("pg"),
+                "      schema_evolution: basic",
+                "      rename: {public.customers: clients, public.customers.name: full_name}",
+                h2Follower("h2")));
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            String clients = "SELECT string_agg(concat_ws(':', id, full_name, city), ',' ORDER BY id) FROM clients";
+            awaitRows(target.primary(), "reports", clients, "1:Ada:London");
+            onSource("ALTER TABLE customers ADD COLUMN tier int", "INSERT INTO customers VALUES (2, 'Grace', 'NYC', 3)");
+            awaitRows(target.primary(), "reports", clients.replace("city)", "city, tier)"), "1:Ada:London,2:Grace:NYC:3");
+            Follower h2 = pipeline.followers().get(1);
+            awaitState(h2, Follower.State.STOPPED);
+            assertTrue(h2.lastError().contains("lacks source column(s) [tier]")
+                    && h2.lastError().contains("schema_evolution: basic"), h2.lastError());
+        }
+    }
+
+    @Test
+    void aReaderOfAFollowerNeverSeesHalfATransaction() throws Exception {
+        onSource("CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)",
+                "INSERT INTO accounts SELECT g, 100 FROM generate_series(1, 10) g");
+        ReplicantConfig config = config("accounts_slot", "public\\.accounts", pgFollower("pg") + "\n" + h2Follower("h2"));
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            awaitEqual("accounts", 10);
+            java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            List<String> violations = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+            Thread pgReader = reader(() -> target.primary().connect("reports"), writing, violations, reads);
+            Thread h2Reader = reader(() -> DriverManager.getConnection(H2_URL, "sa", ""), writing, violations, reads);
+            java.util.Random random = new java.util.Random(7);
+            for (int i = 0; i < 300; i++) {
+                int from = 1 + random.nextInt(10);
+                int to = 1 + (from % 10);
+                onSource("UPDATE accounts SET balance = balance - 7 WHERE id = " + from,
+                        "UPDATE accounts SET balance = balance + 7 WHERE id = " + to);
+            }
+            awaitEqual("accounts", 10);
+            writing.set(false);
+            pgReader.join();
+            h2Reader.join();
+            assertEquals(List.of(), violations);
+            assertTrue(reads.get() > 100, "readers made only " + reads.get() + " reads");
+        }
+    }
+
+    private interface ConnectionSource {
+        Connection open() throws SQLException;
+    }
+
+    /** Sums the balances over and over while the writer runs: every sum must be the invariant 1000. */
+    private static Thread reader(ConnectionSource source, java.util.concurrent.atomic.AtomicBoolean writing,
+            List<String> violations, java.util.concurrent.atomic.AtomicLong reads) {
+        Thread thread = new Thread(() -> {
+            try (Connection c = source.open(); Statement s = c.createStatement()) {
+                while (writing.get()) {
+                    try (ResultSet rs = s.executeQuery("SELECT sum(balance), count(*) FROM accounts")) {
+                        rs.next();
+                        if (rs.getLong(1) != 1000 || rs.getLong(2) != 10) {
+                            violations.add("sum " + rs.getLong(1) + " over " + rs.getLong(2) + " rows");
+                        }
+                        reads.incrementAndGet();
+                    }
+                }
+            } catch (SQLException e) {
+                violations.add(e.toString());
+            }
+        });
+        thread.start();
+        return thread;
+    }
+
     private static void awaitRows(PgNode node, String database, String query, String expected)
             throws SQLException {
         long deadline = System.nanoTime() + 30_000_000_000L;
         String actual = null;
         while (System.nanoTime() < deadline && !expected.equals(actual)) {
             PgNode.sleep(100);
-            actual = scalar(node, database, query);
+            try {
+                actual = scalar(node, database, query);
+            } catch (SQLException e) {
+                actual = e.getMessage(); // e.g. the pipeline has not created the table yet
+            }
         }
         assertEquals(expected, actual, query);
     }

@@ -14,7 +14,8 @@ import java.util.Set;
  * @param password        its password (secret: never printed), or null
  * @param tables          regular expressions over source {@code schema.table}; empty: all the pipeline streams
  * @param excludeTables   regular expressions over source {@code schema.table} this follower never receives
- * @param rename          source {@code schema.table} to follower table ({@code table} or {@code schema.table})
+ * @param rename          source {@code schema.table} to follower table ({@code table} or {@code schema.table}), and
+ *                        source {@code schema.table.column} to follower column
  * @param createTables    create a missing follower table from the source table's definition
  * @param schemaEvolution what to do with a source column the follower table lacks
  * @param onError         what to do with a change the follower rejects (not a transient error)

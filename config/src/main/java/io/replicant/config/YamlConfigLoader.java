@@ -39,7 +39,11 @@ public final class YamlConfigLoader {
     private static final Set<String> HOST_KEYS = Set.of("host", "port", "weight", "tags");
     private static final String FOLLOWERS = "cdc.followers";
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
-    private static final Pattern QUALIFIED_NAME = Pattern.compile("([A-Za-z_][A-Za-z0-9_$]*\\.)?[A-Za-z_][A-Za-z0-9_$]*");
+    private static final String IDENTIFIER = "[A-Za-z_][A-Za-z0-9_$]*";
+    private static final Pattern SIMPLE_NAME = Pattern.compile(IDENTIFIER);
+    private static final Pattern QUALIFIED_NAME = Pattern.compile("(" + IDENTIFIER + "\\.)?" + IDENTIFIER);
+    private static final Pattern TABLE_NAME = Pattern.compile(IDENTIFIER + "\\." + IDENTIFIER);
+    private static final Pattern COLUMN_NAME = Pattern.compile(IDENTIFIER + "\\." + IDENTIFIER + "\\." + IDENTIFIER);
 
     private final String fileName;
     private final EnvInterpolator env;
@@ -422,9 +426,11 @@ public final class YamlConfigLoader {
                     for (NodeTuple entry : entries(mapping(value, keyPath), keyPath)) {
                         String from = key(entry);
                         String to = scalar(entry.getValueNode(), keyPath + "." + from);
-                        if (!QUALIFIED_NAME.matcher(from).matches() || !QUALIFIED_NAME.matcher(to).matches()) {
-                            throw new ConfigException(keyPath + "." + from,
-                                    "expected source schema.table: follower table or schema.table", where(entry.getKeyNode()));
+                        boolean table = TABLE_NAME.matcher(from).matches() && QUALIFIED_NAME.matcher(to).matches();
+                        boolean column = COLUMN_NAME.matcher(from).matches() && SIMPLE_NAME.matcher(to).matches();
+                        if (!table && !column) {
+                            throw new ConfigException(keyPath + "." + from, "expected schema.table: table (or "
+                                    + "schema.table) or schema.table.column: column", where(entry.getKeyNode()));
                         }
                         rename.put(from, to);
                     }

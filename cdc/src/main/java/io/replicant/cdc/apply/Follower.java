@@ -383,7 +383,7 @@ public final class Follower implements AutoCloseable {
                 List<TargetTable.TargetColumn> all = new ArrayList<>(columns);
                 all.addAll(table.key());
                 for (TargetTable.TargetColumn k : table.key()) {
-                    values.add(where.get(sourceName(change.key(), k)));
+                    values.add(k.valueIn(where));
                 }
                 if (batch != null) {
                     batch.flush();
@@ -399,22 +399,12 @@ public final class Follower implements AutoCloseable {
             case DELETE -> {
                 List<Object> values = new ArrayList<>();
                 for (TargetTable.TargetColumn k : table.key()) {
-                    values.add(change.key().get(sourceName(change.key(), k)));
+                    values.add(k.valueIn(change.key()));
                 }
                 queue(dialect.delete(table), table.key(), values, batch);
             }
             case TRUNCATE -> queue(dialect.truncate(table), List.of(), List.of(), batch);
         }
-    }
-
-    /** The source's spelling of a follower key column, found without regard to case. */
-    private static String sourceName(Map<String, Object> key, TargetTable.TargetColumn column) {
-        for (String name : key.keySet()) {
-            if (name.equalsIgnoreCase(column.name())) {
-                return name;
-            }
-        }
-        return column.name();
     }
 
     /** Queues the statement in the batch, or without one runs it now. */

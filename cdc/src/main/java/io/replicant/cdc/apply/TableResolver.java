@@ -53,25 +53,38 @@ final class TableResolver {
     private TargetTable describe(Connection connection, TableId source, Set<String> columns)
             throws SQLException, ApplyException {
         TableId target = targetName(source);
-        TargetTable existing = read(connection, target);
+        Map<String, String> renames = columnRenames(source);
+        TargetTable existing = read(connection, target, renames);
         if (existing == null) {
             if (!spec.createTables()) {
                 throw new ApplyException("table " + target + " does not exist on follower " + spec.name()
                         + "; create it or set create_tables: true");
             }
-            create(connection, source, target);
+            create(connection, source, target, renames);
         }
-        TargetTable table = existing != null ? existing : read(connection, target);
+        TargetTable table = existing != null ? existing : read(connection, target, renames);
         if (!hasAll(table, columns)) {
             List<String> missing = columns.stream().filter(c -> table.column(c) == null).sorted().toList();
             if (spec.schemaEvolution() != FollowerSpec.SchemaEvolution.BASIC) {
                 throw new ApplyException("follower " + spec.name() + " table " + target + " lacks source column(s) "
                         + missing + "; add them or set schema_evolution: basic");
             }
-            addColumns(connection, source, table, missing);
-            return read(connection, target);
+            addColumns(connection, source, table, missing, renames);
+            return read(connection, target, renames);
         }
         return table;
+    }
+
+    /** Source column (lower case) to follower column, from {@code rename} entries {@code schema.table.column: name}. */
+    private Map<String, String> columnRenames(TableId source) {
+        Map<String, String> renames = new HashMap<>();
+        String prefix = source + ".";
+        spec.rename().forEach((from, to) -> {
+            if (from.startsWith(prefix) && from.indexOf('.', prefix.length()) < 0) {
+                renames.put(from.substring(prefix.length()).toLowerCase(Locale.ROOT), to);
+            }
+        });
+        return renames;
     }
 
     private TableId targetName(TableId source) {
@@ -89,7 +102,8 @@ final class TableResolver {
     }
 
     /** The table as the follower's catalog describes it, or null when there is none. */
-    private TargetTable read(Connection connection, TableId target) throws SQLException, ApplyException {
+    private TargetTable read(Connection connection, TableId target, Map<String, String> renames)
+            throws SQLException, ApplyException {
         DatabaseMetaData meta = connection.getMetaData();
         String schema = null;
         String name = null;
@@ -107,12 +121,19 @@ final class TableResolver {
         if (name == null) {
             return null;
         }
+        Map<String, String> sourceByTarget = new HashMap<>();
+        renames.forEach((from, to) -> sourceByTarget.put(to.toLowerCase(Locale.ROOT), from));
         Map<String, TargetTable.TargetColumn> columns = new LinkedHashMap<>();
+        Map<String, TargetTable.TargetColumn> byTargetName = new HashMap<>();
         try (ResultSet rs = meta.getColumns(null, schema, name, null)) {
             while (rs.next()) {
                 String column = rs.getString("COLUMN_NAME");
-                columns.put(column.toLowerCase(Locale.ROOT),
-                        new TargetTable.TargetColumn(column, dialect.quote(column), rs.getString("TYPE_NAME")));
+                String lower = column.toLowerCase(Locale.ROOT);
+                String sourceName = sourceByTarget.getOrDefault(lower, lower);
+                TargetTable.TargetColumn targetColumn = new TargetTable.TargetColumn(column, dialect.quote(column),
+                        rs.getString("TYPE_NAME"), sourceName);
+                columns.put(sourceName, targetColumn);
+                byTargetName.put(lower, targetColumn);
             }
         }
         List<TargetTable.TargetColumn> key = new ArrayList<>();
@@ -122,7 +143,7 @@ final class TableResolver {
                 keyByPosition.put(rs.getShort("KEY_SEQ"), rs.getString("COLUMN_NAME"));
             }
         }
-        keyByPosition.values().forEach(c -> key.add(columns.get(c.toLowerCase(Locale.ROOT))));
+        keyByPosition.values().forEach(c -> key.add(byTargetName.get(c.toLowerCase(Locale.ROOT))));
         String sqlName = dialect.quote(schema) + "." + dialect.quote(name);
         if (key.isEmpty()) {
             throw new ApplyException("follower " + spec.name() + " table " + sqlName
@@ -131,12 +152,13 @@ final class TableResolver {
         return new TargetTable(sqlName, columns, key);
     }
 
-    private void create(Connection connection, TableId source, TableId target) throws SQLException, ApplyException {
+    private void create(Connection connection, TableId source, TableId target, Map<String, String> renames)
+            throws SQLException, ApplyException {
         List<SourceColumn> columns = sourceColumns(source);
         StringJoiner definition = new StringJoiner(", ");
         StringJoiner key = new StringJoiner(", ");
         for (SourceColumn column : columns) {
-            String name = dialect.quote(dialect.foldCase(column.name()));
+            String name = targetColumnName(column, renames);
             definition.add(name + " " + columnType(column) + (column.notNull() ? " NOT NULL" : ""));
             if (column.key()) {
                 key.add(name);
@@ -151,8 +173,8 @@ final class TableResolver {
                         + ", PRIMARY KEY (" + key + "))");
     }
 
-    private void addColumns(Connection connection, TableId source, TargetTable table, List<String> missing)
-            throws SQLException, ApplyException {
+    private void addColumns(Connection connection, TableId source, TargetTable table, List<String> missing,
+            Map<String, String> renames) throws SQLException, ApplyException {
         Map<String, SourceColumn> byName = new HashMap<>();
         sourceColumns(source).forEach(c -> byName.put(c.name().toLowerCase(Locale.ROOT), c));
         List<String> statements = new ArrayList<>();
@@ -161,10 +183,15 @@ final class TableResolver {
             if (column == null) {
                 throw new ApplyException("column " + name + " of " + source + " is gone from the source catalog");
             }
-            statements.add("ALTER TABLE " + table.sqlName() + " ADD COLUMN "
-                    + dialect.quote(dialect.foldCase(column.name())) + " " + columnType(column));
+            statements.add("ALTER TABLE " + table.sqlName() + " ADD COLUMN " + targetColumnName(column, renames) + " "
+                    + columnType(column));
         }
         ddl(connection, statements.toArray(String[]::new));
+    }
+
+    private String targetColumnName(SourceColumn column, Map<String, String> renames) {
+        String renamed = renames.get(column.name().toLowerCase(Locale.ROOT));
+        return dialect.quote(dialect.foldCase(renamed != null ? renamed : column.name()));
     }
 
     private List<SourceColumn> sourceColumns(TableId source) throws SQLException, ApplyException {

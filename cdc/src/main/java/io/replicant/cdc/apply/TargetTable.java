@@ -8,16 +8,27 @@ import java.util.Map;
  * A follower table as its database describes it.
  *
  * @param sqlName quoted, qualified name to put in SQL
- * @param columns by lower-cased name (source and follower names are matched without regard to case)
+ * @param columns by lower-cased source column name (after renames; names are matched without regard to case)
  * @param key     the primary-key columns
  */
 record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key) {
 
     /**
-     * @param sqlName  quoted name
-     * @param typeName the database's type name, e.g. {@code jsonb}, {@code JSON}, {@code _int4}, {@code INTEGER ARRAY}
+     * @param sqlName    quoted name
+     * @param typeName   the database's type name, e.g. {@code jsonb}, {@code JSON}, {@code _int4}, {@code INTEGER ARRAY}
+     * @param sourceName the lower-cased source column it receives
      */
-    record TargetColumn(String name, String sqlName, String typeName) {
+    record TargetColumn(String name, String sqlName, String typeName, String sourceName) {
+
+        /** This column's value in a source row (source names are matched without regard to case). */
+        Object valueIn(Map<String, Object> row) {
+            for (Map.Entry<String, Object> entry : row.entrySet()) {
+                if (entry.getKey().equalsIgnoreCase(sourceName)) {
+                    return entry.getValue();
+                }
+            }
+            return null;
+        }
     }
 
     TargetColumn column(String sourceName) {

@@ -48,8 +48,8 @@ class H2DialectTest {
 
     @Test
     void upsertIsAMergeByKey() {
-        TargetTable.TargetColumn id = new TargetTable.TargetColumn("ID", "\"ID\"", "INTEGER");
-        TargetTable.TargetColumn doc = new TargetTable.TargetColumn("DOC", "\"DOC\"", "JSON");
+        TargetTable.TargetColumn id = new TargetTable.TargetColumn("ID", "\"ID\"", "INTEGER", "id");
+        TargetTable.TargetColumn doc = new TargetTable.TargetColumn("DOC", "\"DOC\"", "JSON", "doc");
         TargetTable table = new TargetTable("\"PUBLIC\".\"T\"", java.util.Map.of("id", id, "doc", doc),
                 java.util.List.of(id));
         assertEquals("MERGE INTO \"PUBLIC\".\"T\" (\"ID\", \"DOC\") KEY (\"ID\") VALUES (?, ? FORMAT JSON)",
