@@ -1,7 +1,13 @@
 package io.replicant.cdc;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -12,14 +18,19 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.replicant.cdc.apply.Follower;
 import io.replicant.cdc.apply.SourceCatalog;
+import io.replicant.cdc.event.Lsn;
 import io.replicant.cdc.event.SourceTransaction;
 import io.replicant.cdc.source.DebeziumSource;
 import io.replicant.config.ConfigException;
 import io.replicant.config.FollowerSpec;
+import io.replicant.config.HostSpec;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import org.slf4j.Logger;
@@ -38,21 +49,42 @@ public final class CdcPipeline implements AutoCloseable {
 
     private final List<Follower> followers = new ArrayList<>();
     private final ExecutorService appliers;
-    private final ScheduledExecutorService reconnects;
+    private final ScheduledExecutorService scheduler;
     private final Duration backoff;
     private final Duration maxBackoff;
+    private final SourceCatalog catalog;
+    private final String slot;
     private final DebeziumSource source;
     private volatile Throwable failure;
+    private volatile long primaryLsn;
+    private volatile long slotRetainedBytes;
+    private CdcHttpEndpoint http;
 
     private CdcPipeline(ReplicantConfig config, MeterRegistry registry) {
-        String slot = config.get(ReplicantOptions.CDC_SLOT);
-        SourceCatalog catalog = new SourceCatalog(config);
+        this.slot = config.get(ReplicantOptions.CDC_SLOT);
+        this.catalog = new SourceCatalog(config);
         for (FollowerSpec spec : config.followers()) {
-            followers.add(new Follower(spec, slot, catalog, config.get(ReplicantOptions.CDC_RETRY_ATTEMPTS),
-                    registry));
+            Follower follower = new Follower(spec, slot, catalog, config.get(ReplicantOptions.CDC_RETRY_ATTEMPTS),
+                    registry);
+            followers.add(follower);
+            Gauge.builder("replicant.cdc.lag.bytes", follower, f -> primaryLsn == 0 ? Double.NaN
+                    : Math.max(0, primaryLsn - f.position())).tag("follower", spec.name())
+                    .description("WAL bytes between the primary's position and the follower's last applied commit")
+                    .register(registry);
+            Gauge.builder("replicant.cdc.lag.seconds", follower, f -> f.positionTime() == null ? Double.NaN
+                    : Duration.between(f.positionTime(), Instant.now()).toMillis() / 1000.0)
+                    .tag("follower", spec.name())
+                    .description("Age of the follower's last applied source commit (up to cdc.heartbeat_interval "
+                            + "while the source is quiet)")
+                    .register(registry);
+            Gauge.builder("replicant.cdc.follower.state", follower, f -> f.state().ordinal())
+                    .tag("follower", spec.name())
+                    .description("0 active, 1 down, 2 reconnected, 3 paused, 4 stopped").register(registry);
         }
+        Gauge.builder("replicant.cdc.slot.retained.bytes", this, p -> p.slotRetainedBytes)
+                .description("WAL the primary keeps for the pipeline's slot").register(registry);
         this.appliers = Executors.newFixedThreadPool(followers.size(), daemon("replicant-cdc-apply"));
-        this.reconnects = Executors.newSingleThreadScheduledExecutor(daemon("replicant-cdc-reconnect"));
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("replicant-cdc-scheduler"));
         this.backoff = config.get(ReplicantOptions.CDC_RETRY_BACKOFF);
         this.maxBackoff = config.get(ReplicantOptions.CDC_RETRY_MAX_BACKOFF);
         this.source = new DebeziumSource(config, this::accept, this::sourceFailed);
@@ -61,18 +93,35 @@ public final class CdcPipeline implements AutoCloseable {
     /**
      * Connects to the followers (one that is down is retried in the background) and starts streaming.
      *
-     * @throws ConfigException when there is no follower
+     * @param registry where to publish metrics besides the pipeline's own Prometheus endpoint; may be null
+     * @throws ConfigException when there is no follower or the HTTP address is invalid
      * @throws SQLException    when the primary cannot be prepared (the heartbeat table)
      */
     public static CdcPipeline start(ReplicantConfig config, MeterRegistry registry) throws SQLException {
         if (config.followers().isEmpty()) {
             throw new ConfigException("cdc.followers", "at least one follower is required", config.source());
         }
+        InetSocketAddress httpAddress = httpAddress(config);
         if (!config.get(ReplicantOptions.CDC_HEARTBEAT_INTERVAL).isZero()) {
             new SourceCatalog(config).execute("CREATE TABLE IF NOT EXISTS " + DebeziumSource.HEARTBEAT_TABLE
                     + " (slot text PRIMARY KEY, beat_at timestamptz NOT NULL)");
         }
-        CdcPipeline pipeline = new CdcPipeline(config, registry == null ? new SimpleMeterRegistry() : registry);
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        CompositeMeterRegistry meters = new CompositeMeterRegistry();
+        meters.add(prometheus);
+        if (registry != null) {
+            meters.add(registry);
+        }
+        CdcPipeline pipeline = new CdcPipeline(config, meters);
+        try {
+            if (httpAddress != null) {
+                pipeline.http = new CdcHttpEndpoint(httpAddress, prometheus, pipeline);
+            }
+        } catch (IOException e) {
+            pipeline.close();
+            throw new ConfigException(ReplicantOptions.CDC_HTTP_LISTEN.name(), "cannot listen on " + httpAddress + ": "
+                    + e.getMessage(), config.source());
+        }
         for (Follower follower : pipeline.followers) {
             try {
                 follower.connect();
@@ -83,8 +132,22 @@ public final class CdcPipeline implements AutoCloseable {
                 pipeline.scheduleReconnect(follower, pipeline.backoff);
             }
         }
+        Duration interval = config.get(ReplicantOptions.CDC_STATUS_INTERVAL);
+        pipeline.scheduler.scheduleWithFixedDelay(pipeline::readPrimary, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
         pipeline.source.start();
         return pipeline;
+    }
+
+    private static InetSocketAddress httpAddress(ReplicantConfig config) {
+        String text = config.get(ReplicantOptions.CDC_HTTP_LISTEN);
+        if (text.equals("off")) {
+            return null;
+        }
+        try {
+            return HostSpec.listenAddress(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(ReplicantOptions.CDC_HTTP_LISTEN.name(), e.getMessage(), config.source());
+        }
     }
 
     /** The followers, for status and metrics. */
@@ -95,6 +158,28 @@ public final class CdcPipeline implements AutoCloseable {
     /** Why the source stopped on its own, or null while it runs. */
     public Throwable failure() {
         return failure;
+    }
+
+    /** Where the HTTP endpoint listens, or null when it is off. */
+    public InetSocketAddress httpAddress() {
+        return http == null ? null : http.address();
+    }
+
+    /** Stops applying to one follower; the others go on and the slot keeps WAL from its position. */
+    public void pause(String name) {
+        follower(name).pause();
+    }
+
+    /** Resumes a paused (or stopped) follower: it reconnects and the source restarts from the acknowledged point. */
+    public void resume(String name) throws SQLException {
+        Follower follower = follower(name);
+        follower.connect();
+        source.restart(() -> followers.forEach(Follower::resume));
+    }
+
+    private Follower follower(String name) {
+        return followers.stream().filter(f -> f.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no follower named " + name));
     }
 
     private int accept(List<SourceTransaction> units) throws InterruptedException {
@@ -119,10 +204,13 @@ public final class CdcPipeline implements AutoCloseable {
     }
 
     private void scheduleReconnect(Follower follower, Duration delay) {
-        reconnects.schedule(() -> reconnect(follower, delay), delay.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler.schedule(() -> reconnect(follower, delay), delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void reconnect(Follower follower, Duration delay) {
+        if (follower.state() != Follower.State.DOWN) {
+            return; // paused or resumed meanwhile
+        }
         try {
             follower.connect();
         } catch (SQLException e) {
@@ -139,6 +227,19 @@ public final class CdcPipeline implements AutoCloseable {
         source.restart(() -> followers.forEach(Follower::resume));
     }
 
+    /** The primary's WAL position and the WAL its slot keeps, for the lag and slot metrics. */
+    private void readPrimary() {
+        try (Connection c = catalog.connect(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text, (SELECT pg_current_wal_lsn() - "
+                        + "restart_lsn FROM pg_replication_slots WHERE slot_name = '" + slot.replace("'", "''") + "')")) {
+            rs.next();
+            primaryLsn = Lsn.parse(rs.getString(1));
+            slotRetainedBytes = rs.getLong(2);
+        } catch (SQLException e) {
+            LOG.debug("reading the primary's position failed: {}", e.toString());
+        }
+    }
+
     private void sourceFailed(Throwable error) {
         failure = error;
         LOG.error("the change source stopped: {}", error.toString(), error);
@@ -146,7 +247,10 @@ public final class CdcPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        reconnects.shutdownNow();
+        if (http != null) {
+            http.close();
+        }
+        scheduler.shutdownNow();
         source.close();
         appliers.shutdownNow();
         followers.forEach(Follower::close);

@@ -83,6 +83,11 @@ class CdcCrashIT {
             }
             String h2Difference = h2Difference(primary, h2Url);
             assertEquals(null, h2Difference);
+
+            String status = runStatus(config);
+            assertTrue(status.contains("slot crash: inactive"), status);
+            assertTrue(status.matches("(?s).*\\npg +[0-9A-F]+/[0-9A-F]+ .*") && status.matches("(?s).*\\nh2 +[0-9A-F]+/.*"),
+                    status);
             long skipped = redeliveredAndSkipped();
             assertTrue(skipped > 0, "no kill caused a redelivery, so nothing here tested skipping");
             long historyRows = count(primary, "app", "pgbench_history");
@@ -120,6 +125,7 @@ class CdcCrashIT {
                 "  poll_interval: 10ms",
                 "  offset_flush_interval: 200ms",
                 "  offset_file: " + dir.resolve("crash.offsets"),
+                "  http: {listen: 127.0.0.1:0}",
                 "  followers:",
                 "    - name: pg",
                 "      url: " + follower.jdbcUrl("reports"),
@@ -139,6 +145,17 @@ class CdcCrashIT {
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("pipeline-" + run + ".log").toFile())
                 .start();
+    }
+
+    /** {@code replicant cdc status} as a user would run it. */
+    private String runStatus(Path config) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process status = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                "io.replicant.cdc.CdcCommand", "status", "--config", config.toString()).redirectErrorStream(true).start();
+        String out = new String(status.getInputStream().readAllBytes());
+        assertTrue(status.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, status.exitValue(), out);
+        return out;
     }
 
     private Process startPgbench(PgNode primary) throws IOException {

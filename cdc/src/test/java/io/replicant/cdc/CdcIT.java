@@ -63,6 +63,9 @@ class CdcIT {
                 "  poll_interval: 10ms",
                 "  offset_flush_interval: 100ms",
                 "  offset_file: " + dir.resolve(slot + ".offsets"),
+                "  http:",
+                "    listen: 127.0.0.1:0",
+                "  status_interval: 200ms",
                 "  followers:",
                 followers,
                 "");
@@ -252,6 +255,42 @@ class CdcIT {
         });
         thread.start();
         return thread;
+    }
+
+    @Test
+    void operatorsPauseAndResumeAFollowerOverHttp() throws Exception {
+        onSource("CREATE TABLE events (id int PRIMARY KEY, what text)", "INSERT INTO events VALUES (1, 'first')");
+        ReplicantConfig config = config("events_slot", "public\\.events", pgFollower("pg") + "\n" + h2Follower("h2"));
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            awaitEqual("events", 1);
+            String base = "http://127.0.0.1:" + pipeline.httpAddress().getPort();
+            assertEquals(200, http("GET", base + "/ready").statusCode());
+            assertEquals(200, http("POST", base + "/followers/pg/pause").statusCode());
+            assertEquals(Follower.State.PAUSED, pipeline.followers().get(0).state());
+            assertEquals(404, http("POST", base + "/followers/nobody/pause").statusCode());
+            onSource("INSERT INTO events VALUES (2, 'second')");
+            awaitH2Count("events", 2);
+            assertEquals("1", scalar(target.primary(), "reports", "SELECT count(*) FROM events"), "paused");
+            java.net.http.HttpResponse<String> ready = http("GET", base + "/ready");
+            assertEquals(503, ready.statusCode());
+            assertTrue(ready.body().contains("follower pg is paused"), ready.body());
+            String metrics = http("GET", base + "/metrics").body();
+            assertTrue(metrics.contains("replicant_cdc_lag_bytes{follower=\"pg\"}"), metrics);
+            assertTrue(metrics.contains("replicant_cdc_slot_retained_bytes"), metrics);
+            assertTrue(metrics.contains("replicant_cdc_apply_latency_seconds_bucket{follower=\"h2\""), metrics);
+
+            assertEquals(200, http("POST", base + "/followers/pg/resume").statusCode());
+            awaitEqual("events", 2);
+            assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
+            assertTrue(http("GET", base + "/status").body().contains("pg active"));
+        }
+    }
+
+    private static java.net.http.HttpResponse<String> http(String method, String url) throws Exception {
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                .method(method, java.net.http.HttpRequest.BodyPublishers.noBody()).build();
+        return java.net.http.HttpClient.newHttpClient().send(request,
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
     private static void awaitRows(PgNode node, String database, String query, String expected)

@@ -314,6 +314,15 @@ public final class ReplicantOptions {
                     + "primary this often so the slot's position moves and the primary does not keep WAL for "
                     + "it. `0s`: off.");
 
+    public static final Option<String> CDC_HTTP_LISTEN = define("cdc.http.listen", ValueType.text(), "127.0.0.1:9931",
+            Group.FREQUENTLY_USED, false,
+            "Address of the CDC pipeline's HTTP endpoint: `/metrics` (Prometheus), `/health`, `/ready`, `/status`, and "
+                    + "`POST /followers/<name>/pause` and `/resume`. `off` disables it. Loopback by default.");
+
+    public static final Option<Duration> CDC_STATUS_INTERVAL = define("cdc.status_interval",
+            ValueType.duration(Duration.ofMillis(100), Duration.ofHours(1)), Duration.ofSeconds(5), Group.RARELY_USED,
+            false, "How often the pipeline reads the primary's WAL position and its slot, for the lag and slot metrics.");
+
     public static final Option<Integer> CDC_RETRY_ATTEMPTS = define("cdc.retry.attempts", ValueType.integer(0, 100),
             3, Group.RARELY_USED, false,
             "How often a follower transaction that failed with a transient error (deadlock, serialization failure, "

@@ -25,6 +25,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.replicant.config.ConfigException;
+import io.replicant.config.HostSpec;
 import io.replicant.config.Option;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
@@ -142,21 +143,10 @@ public final class ReplicantProxy implements AutoCloseable {
     }
 
     static InetSocketAddress listenAddress(Option<String> option, ReplicantConfig config) throws SQLException {
-        String text = config.get(option);
-        int colon = text.lastIndexOf(':');
         try {
-            if (colon <= 0) {
-                throw new NumberFormatException();
-            }
-            String host = text.substring(0, colon).replace("[", "").replace("]", "");
-            int port = Integer.parseInt(text.substring(colon + 1));
-            if (port < 0 || port > 65535) {
-                throw new NumberFormatException();
-            }
-            return new InetSocketAddress(host, port);
-        } catch (NumberFormatException e) {
-            throw new SQLException(option.name() + ": expected host:port like 127.0.0.1:6432, got '" + text + "'",
-                    SqlState.INVALID_PARAMETER_VALUE.code());
+            return HostSpec.listenAddress(config.get(option));
+        } catch (IllegalArgumentException e) {
+            throw new SQLException(option.name() + ": " + e.getMessage(), SqlState.INVALID_PARAMETER_VALUE.code());
         }
     }
 

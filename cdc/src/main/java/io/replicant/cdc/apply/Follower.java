@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * {@code replicant_cdc_position} table in that same transaction: a redelivered transaction at or below it is
  * skipped, so every change takes effect exactly once.
  *
- * <p>Not thread-safe: the pipeline calls it from one thread at a time.
+ * <p>Its methods are synchronized: changes are applied on the pipeline's threads while reconnects and operator
+ * commands arrive on others.
  */
 public final class Follower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Follower.class);
@@ -59,6 +60,8 @@ public final class Follower implements AutoCloseable {
          * so it never applies a later transaction before the ones it missed.
          */
         RECONNECTED,
+        /** Paused by the operator: takes nothing until resumed; the slot keeps the WAL from its position. */
+        PAUSED,
         /** A change it cannot take; it stays stopped until the operator fixes it and restarts the pipeline. */
         STOPPED
     }
@@ -135,7 +138,7 @@ public final class Follower implements AutoCloseable {
      *
      * @throws SQLException when the follower cannot be reached; it stays {@link State#DOWN}
      */
-    public void connect() throws SQLException {
+    public synchronized void connect() throws SQLException {
         closeConnection();
         Properties properties = dialect.connectionProperties();
         if (spec.user() != null) {
@@ -182,7 +185,7 @@ public final class Follower implements AutoCloseable {
     }
 
     /** After a (re)connect, once the source will deliver from a position at or below this follower's. */
-    public void resume() {
+    public synchronized void resume() {
         if (state == State.RECONNECTED) {
             state = State.ACTIVE;
         }
@@ -193,7 +196,7 @@ public final class Follower implements AutoCloseable {
      *
      * @return how many units, from the first, this follower now has (applied, or nothing in them for it)
      */
-    public int apply(List<SourceTransaction> units) {
+    public synchronized int apply(List<SourceTransaction> units) {
         if (state != State.ACTIVE) {
             return 0;
         }
@@ -550,8 +553,16 @@ public final class Follower implements AutoCloseable {
         }
     }
 
+    /** Stops taking changes until the pipeline resumes it. */
+    public synchronized void pause() {
+        state = State.PAUSED;
+        lastError = null;
+        closeConnection();
+        LOG.info("{} paused", spec);
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         closeConnection();
     }
 }

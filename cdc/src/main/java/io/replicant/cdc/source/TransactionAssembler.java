@@ -32,6 +32,8 @@ final class TransactionAssembler<R> {
     private List<R> openRecords = new ArrayList<>();
     private List<Change> openChanges = new ArrayList<>();
     private long openTransaction;
+    /** Data events seen of the open transaction, to check against the count its END event announces. */
+    private long openEvents;
     private boolean inSnapshot;
 
     TransactionAssembler(TableId heartbeatTable) {
@@ -44,8 +46,14 @@ final class TransactionAssembler<R> {
         String topic = record.topic();
         Map<String, ?> offset = record.sourceOffset();
         if (topic.startsWith(HEARTBEAT_TOPIC_PREFIX)) {
-            done.add(new Unit<>(new SourceTransaction(0, longValue(offset.get("lsn")), Instant.now(), List.of()),
-                    List.of(handle)));
+            if (openRecords.isEmpty()) {
+                done.add(new Unit<>(new SourceTransaction(0, longValue(offset.get("lsn")), Instant.now(), List.of()),
+                        List.of(handle)));
+            } else {
+                // A heartbeat inside a transaction carries a position in its middle: acknowledging it on its own
+                // would make a restart resume there and deliver the rest of the transaction without its start.
+                openRecords.add(handle);
+            }
         } else if (topic.equals(TRANSACTION_TOPIC)) {
             Struct value = (Struct) record.value();
             long id = Long.parseLong(value.getString("id").split(":")[0]);
@@ -58,12 +66,19 @@ final class TransactionAssembler<R> {
                 openRecords.add(handle);
             } else {
                 openRecords.add(handle);
+                long announced = value.getInt64("event_count");
+                if (announced != openEvents) {
+                    // Applying the part that arrived would silently lose the rest.
+                    throw new IllegalStateException("source transaction " + id + " arrived incomplete: " + openEvents
+                            + " of its " + announced + " changes; nothing of it was applied");
+                }
                 long commitLsn = longValue(offset.get("lsn_commit"));
                 Instant commitTime = micros(offset.get("ts_usec"));
                 done.add(new Unit<>(new SourceTransaction(id, commitLsn, commitTime, openChanges), openRecords));
                 openRecords = new ArrayList<>();
                 openChanges = new ArrayList<>();
                 openTransaction = 0;
+                openEvents = 0;
             }
         } else if (record.value() instanceof Struct value) {
             Struct source = value.getStruct("source");
@@ -71,6 +86,9 @@ final class TransactionAssembler<R> {
             boolean isSnapshot = snapshot != null && !snapshot.equals("false");
             Change change = ChangeDecoder.decode(record, value, source);
             openRecords.add(handle);
+            if (!isSnapshot) {
+                openEvents++;
+            }
             if (change != null && !change.table().equals(heartbeatTable)) {
                 openChanges.add(change);
             }

@@ -1,0 +1,120 @@
+package io.replicant.cdc.source;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.TableId;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+/** Debezium's record shapes (as seen from Debezium 3.3 on PostgreSQL 15) grouped into whole units. */
+class TransactionAssemblerTest {
+    private static final Schema KEY = SchemaBuilder.struct().field("id", Schema.INT32_SCHEMA).build();
+    private static final Schema ROW = SchemaBuilder.struct().field("id", Schema.INT32_SCHEMA)
+            .field("note", Schema.OPTIONAL_STRING_SCHEMA).optional().build();
+    private static final Schema SOURCE = SchemaBuilder.struct().field("schema", Schema.STRING_SCHEMA)
+            .field("table", Schema.STRING_SCHEMA).field("lsn", Schema.OPTIONAL_INT64_SCHEMA)
+            .field("snapshot", Schema.OPTIONAL_STRING_SCHEMA).build();
+    private static final Schema ENVELOPE = SchemaBuilder.struct().field("op", Schema.STRING_SCHEMA)
+            .field("before", ROW).field("after", ROW).field("source", SOURCE).build();
+    private static final Schema TX = SchemaBuilder.struct().field("status", Schema.STRING_SCHEMA)
+            .field("id", Schema.STRING_SCHEMA).field("event_count", Schema.OPTIONAL_INT64_SCHEMA).build();
+
+    private final TransactionAssembler<String> assembler =
+            new TransactionAssembler<>(new TableId("public", "replicant_cdc_heartbeat"));
+    private final List<TransactionAssembler.Unit<String>> units = new ArrayList<>();
+
+    private void add(String name, SourceRecord record) {
+        units.addAll(assembler.add(name, record));
+    }
+
+    private static SourceRecord tx(String status, long id, long lsn, Long events) {
+        Struct value = new Struct(TX).put("status", status).put("id", id + ":" + lsn).put("event_count", events);
+        return new SourceRecord(Map.of(), Map.of("lsn", lsn, "lsn_commit", lsn, "ts_usec", 1_000_000L),
+                "replicant.transaction", null, TX, value);
+    }
+
+    private static SourceRecord change(String table, String op, int id, long lsn, String snapshot) {
+        Struct row = new Struct(ROW).put("id", id).put("note", "n" + id);
+        Struct source = new Struct(SOURCE).put("schema", "public").put("table", table).put("lsn", lsn)
+                .put("snapshot", snapshot);
+        Struct value = new Struct(ENVELOPE).put("op", op).put("after", op.equals("d") ? null : row)
+                .put("source", source);
+        return new SourceRecord(Map.of(), Map.of("lsn", lsn), "replicant.public." + table, KEY,
+                new Struct(KEY).put("id", id), ENVELOPE, value);
+    }
+
+    private static SourceRecord heartbeat(long lsn) {
+        return new SourceRecord(Map.of(), Map.of("lsn", lsn), "__debezium-heartbeat.replicant", null, null);
+    }
+
+    @Test
+    void aTransactionIsOneUnitFromBeginToEndAcrossBatches() {
+        add("begin", tx("BEGIN", 7, 100, null));
+        add("insert", change("t", "c", 1, 110, null));
+        assertEquals(List.of(), assembler.endOfBatch(), "an open transaction waits for its END");
+        add("update", change("t", "u", 1, 120, null));
+        add("end", tx("END", 7, 130, 2L));
+        assertEquals(1, units.size());
+        TransactionAssembler.Unit<String> unit = units.get(0);
+        assertEquals(List.of("begin", "insert", "update", "end"), unit.records());
+        assertEquals(7, unit.transaction().id());
+        assertEquals(130, unit.transaction().commitLsn());
+        assertEquals(List.of(Change.Operation.INSERT, Change.Operation.UPDATE),
+                unit.transaction().changes().stream().map(Change::op).toList());
+    }
+
+    @Test
+    void aHeartbeatInsideATransactionIsAcknowledgedWithItNotBeforeIt() {
+        add("begin", tx("BEGIN", 8, 200, null));
+        add("insert", change("t", "c", 1, 210, null));
+        add("heartbeat", heartbeat(215));
+        assertEquals(List.of(), units);
+        add("end", tx("END", 8, 220, 1L));
+        assertEquals(List.of("begin", "insert", "heartbeat", "end"), units.get(0).records());
+
+        add("idle heartbeat", heartbeat(300));
+        assertEquals(2, units.size());
+        assertTrue(units.get(1).transaction().changes().isEmpty());
+    }
+
+    @Test
+    void aTransactionMissingChangesIsRefused() {
+        add("begin", tx("BEGIN", 9, 300, null));
+        add("insert", change("t", "c", 1, 310, null));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> assembler.add("end", tx("END", 9, 320, 2L)));
+        assertTrue(e.getMessage().contains("arrived incomplete: 1 of its 2 changes"), e.getMessage());
+    }
+
+    @Test
+    void heartbeatTableChangesCountButAreNotApplied() {
+        add("begin", tx("BEGIN", 10, 400, null));
+        add("beat", change("replicant_cdc_heartbeat", "u", 1, 410, null));
+        add("end", tx("END", 10, 420, 1L));
+        assertEquals(List.of(), units.get(0).transaction().changes());
+    }
+
+    @Test
+    void snapshotRowsGoOutPerBatchAndTheLastChunkCarriesThePosition() {
+        add("r1", change("t", "r", 1, 500, "first"));
+        add("r2", change("t", "r", 2, 500, "true"));
+        List<TransactionAssembler.Unit<String>> chunk = assembler.endOfBatch();
+        assertEquals(1, chunk.size());
+        assertTrue(chunk.get(0).transaction().isSnapshotChunk());
+        assertEquals(2, chunk.get(0).transaction().changes().size());
+        add("r3", change("t", "r", 3, 500, "last"));
+        assertEquals(1, units.size());
+        assertEquals(500, units.get(0).transaction().commitLsn());
+        assertEquals(List.of("r3"), units.get(0).records());
+    }
+}
