@@ -40,9 +40,9 @@ import org.slf4j.LoggerFactory;
  * The CDC pipeline: the primary's committed changes, in commit order and whole transactions, applied to every
  * follower. Start it in-process with {@link #start}, or run {@code replicant cdc --config replicant.yaml}.
  *
- * <p>Nothing is lost or applied twice: a follower stores its position with its data, the source acknowledges
- * only what every follower has, and after a crash or a follower outage the source redelivers from there while
- * each follower skips what it already has.
+ * <p>Nothing is lost or applied twice: a follower stores its position with its data, the slot is confirmed only
+ * up to what every follower has, and after a crash or a follower outage the slot resends from there while each
+ * follower skips what it already has.
  */
 public final class CdcPipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CdcPipeline.class);
@@ -87,7 +87,9 @@ public final class CdcPipeline implements AutoCloseable {
         this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("replicant-cdc-scheduler"));
         this.backoff = config.get(ReplicantOptions.CDC_RETRY_BACKOFF);
         this.maxBackoff = config.get(ReplicantOptions.CDC_RETRY_MAX_BACKOFF);
-        this.source = new DebeziumSource(config, this::accept, this::sourceFailed);
+        String snapshotMode = config.get(ReplicantOptions.CDC_SNAPSHOT_MODE);
+        this.source = new DebeziumSource(config, () -> snapshotMode.equals("always") || snapshotMode.equals("initial")
+                && followers.stream().anyMatch(f -> f.position() == 0), this::accept, this::sourceFailed);
     }
 
     /**

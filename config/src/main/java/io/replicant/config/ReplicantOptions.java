@@ -280,11 +280,9 @@ public final class ReplicantOptions {
             "Source tables never streamed (regular expressions over `schema.table`), whatever `cdc.tables` says.");
 
     public static final Option<String> CDC_SNAPSHOT_MODE = define("cdc.snapshot_mode",
-            ValueType.oneOf("initial", "no_data", "when_needed", "always", "initial_only"), "initial",
-            Group.FREQUENTLY_USED, false,
-            "`initial`: copy the tables' current rows once, then stream; `no_data`: stream only; `when_needed`: copy "
-                    + "again when the slot's position is gone; `always`: copy on every start; `initial_only`: copy and "
-                    + "stop.");
+            ValueType.oneOf("initial", "no_data", "always"), "initial", Group.FREQUENTLY_USED, false,
+            "`initial`: copy the tables' current rows to the followers when one of them has nothing yet (its stored "
+                    + "position is empty), then stream; `no_data`: only stream; `always`: copy on every start.");
 
     public static final Option<Duration> CDC_POLL_INTERVAL = define("cdc.poll_interval",
             ValueType.duration(Duration.ofMillis(1), Duration.ofMinutes(1)), Duration.ofMillis(25),
@@ -297,16 +295,10 @@ public final class ReplicantOptions {
             "Most changes handed to the followers at once; whole source transactions in one batch are applied in one "
                     + "follower transaction.");
 
-    public static final Option<String> CDC_OFFSET_FILE = define("cdc.offset_file", ValueType.text(),
-            "replicant-cdc.offsets", Group.FREQUENTLY_USED, false,
-            "Where the pipeline keeps its source position between runs. It only ever records changes every follower "
-                    + "has committed; losing it makes the next start copy the tables again (followers skip what they "
-                    + "already have by their own stored position).");
-
-    public static final Option<Duration> CDC_OFFSET_FLUSH_INTERVAL = define("cdc.offset_flush_interval",
+    public static final Option<Duration> CDC_CONFIRM_INTERVAL = define("cdc.confirm_interval",
             ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(1), Group.RARELY_USED, false,
-            "How often the position all followers have committed is saved and confirmed to the slot, which lets the "
-                    + "primary recycle WAL. A crash redelivers at most this much, which followers skip.");
+            "How often the position every follower has committed is confirmed to the slot, which lets the primary "
+                    + "recycle WAL. After a crash the slot resends at most this much, which the followers skip.");
 
     public static final Option<Duration> CDC_HEARTBEAT_INTERVAL = define("cdc.heartbeat_interval",
             ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(10), Group.RARELY_USED, false,

@@ -80,6 +80,16 @@ class YamlConfigLoaderTest {
     }
 
     @Test
+    void cdcExampleLoads() throws java.io.IOException {
+        String yaml = java.nio.file.Files.readString(java.nio.file.Path.of("..", "examples", "cdc.yaml"));
+        ReplicantConfig config = YamlConfigLoader.parse("cdc.yaml", yaml,
+                Map.of("REPLICATOR_PASSWORD", "x", "REPORTING_PASSWORD", "y")).build();
+        assertEquals(2, config.followers().size());
+        assertEquals(Map.of("public.orders", "sales.orders", "public.customers.name", "full_name"),
+                config.followers().get(0).rename());
+    }
+
+    @Test
     void readsCdcFollowers() {
         ReplicantConfig config = load(String.join("\n",
                 "hosts: [db1]",

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import io.debezium.embedded.Connect;
@@ -25,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * The primary's committed changes, read with Debezium's embedded engine from a pgoutput logical replication slot,
  * handed to a {@link Sink} in whole transactions. Debezium and Kafka Connect types stay inside this package.
  *
- * <p>Only what the sink reports as applied everywhere is acknowledged, in order: the offset file and the slot's
- * confirmed position never pass a change some follower lacks. After a crash the engine redelivers from there.
+ * <p>Only what the sink reports as applied everywhere is acknowledged, in order: the slot's confirmed position
+ * never passes a change some follower lacks. Every start streams from there.
  */
 public final class DebeziumSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
@@ -39,15 +40,19 @@ public final class DebeziumSource implements AutoCloseable {
     }
 
     private final Properties properties;
+    private final BooleanSupplier snapshotNeeded;
     private final Sink sink;
     private final Consumer<Throwable> onFailure;
     private volatile Run current;
 
     /**
-     * @param onFailure called when the engine stops on its own with an error (never on {@link #close()})
+     * @param snapshotNeeded asked at each start: whether to copy the tables' rows before streaming
+     * @param onFailure      called when the engine stops on its own with an error (never on {@link #close()})
      */
-    public DebeziumSource(ReplicantConfig config, Sink sink, Consumer<Throwable> onFailure) {
+    public DebeziumSource(ReplicantConfig config, BooleanSupplier snapshotNeeded, Sink sink,
+            Consumer<Throwable> onFailure) {
         this.properties = properties(config);
+        this.snapshotNeeded = snapshotNeeded;
         this.sink = sink;
         this.onFailure = onFailure;
     }
@@ -93,8 +98,14 @@ public final class DebeziumSource implements AutoCloseable {
         private boolean acknowledging = true;
 
         void start() {
+            Properties settings = new Properties();
+            settings.putAll(properties);
+            boolean snapshot = snapshotNeeded.getAsBoolean();
+            settings.setProperty("snapshot.mode", snapshot ? "always" : "no_data");
+            LOG.info("starting the change source from slot {} ({})", settings.getProperty("slot.name"),
+                    snapshot ? "copying the tables first" : "streaming only");
             engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
-                    .using(properties)
+                    .using(settings)
                     .notifying(this)
                     .using((success, message, error) -> {
                         finished.countDown();
@@ -170,7 +181,6 @@ public final class DebeziumSource implements AutoCloseable {
         p.setProperty("slot.name", slot);
         p.setProperty("publication.name", config.get(ReplicantOptions.CDC_PUBLICATION));
         p.setProperty("publication.autocreate.mode", config.get(ReplicantOptions.CDC_PUBLICATION_AUTOCREATE));
-        p.setProperty("snapshot.mode", config.get(ReplicantOptions.CDC_SNAPSHOT_MODE));
 
         Duration heartbeat = config.get(ReplicantOptions.CDC_HEARTBEAT_INTERVAL);
         List<String> tables = new ArrayList<>(config.get(ReplicantOptions.CDC_TABLES));
@@ -206,10 +216,12 @@ public final class DebeziumSource implements AutoCloseable {
         p.setProperty("max.queue.size", String.valueOf(Math.max(8192, batch * 4)));
         p.setProperty("poll.interval.ms", String.valueOf(config.get(ReplicantOptions.CDC_POLL_INTERVAL).toMillis()));
 
-        p.setProperty("offset.storage", AtomicFileOffsetStore.class.getName());
-        p.setProperty("offset.storage.file.filename", config.get(ReplicantOptions.CDC_OFFSET_FILE));
+        // Positions live in the followers and the slot, not in a file: each start streams from the slot's confirmed
+        // position, whole transactions (PostgreSQL's own guarantee), and the followers skip what they already have.
+        // (Debezium's offset-based resume once dropped the first change of the transaction after the stored one.)
+        p.setProperty("offset.storage", "org.apache.kafka.connect.storage.MemoryOffsetBackingStore");
         p.setProperty("offset.flush.interval.ms",
-                String.valueOf(config.get(ReplicantOptions.CDC_OFFSET_FLUSH_INTERVAL).toMillis()));
+                String.valueOf(config.get(ReplicantOptions.CDC_CONFIRM_INTERVAL).toMillis()));
         // A lost primary connection is retried for ever (with Debezium's backoff) instead of ending the pipeline.
         p.setProperty("errors.max.retries", "-1");
         return p;
