@@ -149,7 +149,12 @@ final class TableResolver {
             throw new ApplyException("follower " + spec.name() + " table " + sqlName
                     + " has no primary key; changes are applied by key, so it needs the source table's");
         }
-        return new TargetTable(sqlName, columns, key);
+        boolean related;
+        try (ResultSet imported = meta.getImportedKeys(null, schema, name);
+                ResultSet exported = meta.getExportedKeys(null, schema, name)) {
+            related = imported.next() || exported.next();
+        }
+        return new TargetTable(sqlName, columns, key, related);
     }
 
     private void create(Connection connection, TableId source, TableId target, Map<String, String> renames)

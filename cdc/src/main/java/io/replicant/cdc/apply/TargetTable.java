@@ -10,8 +10,10 @@ import java.util.Map;
  * @param sqlName quoted, qualified name to put in SQL
  * @param columns by lower-cased source column name (after renames; names are matched without regard to case)
  * @param key     the primary-key columns
+ * @param related whether a foreign key points from or to it: then its changes keep their order relative to
+ *                other tables' changes
  */
-record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key) {
+record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key, boolean related) {
 
     /**
      * @param sqlName    quoted name
