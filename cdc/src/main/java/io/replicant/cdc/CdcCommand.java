@@ -33,12 +33,8 @@ public final class CdcCommand implements Callable<Integer> {
         CdcPipeline pipeline;
         try {
             pipeline = CdcPipeline.start(load(config), null);
-        } catch (ConfigException e) {
-            System.err.println("replicant: " + e.getMessage());
-            return 2;
-        } catch (SQLException e) {
-            System.err.println("replicant: " + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")");
-            return 1;
+        } catch (ConfigException | SQLException e) {
+            return failed(e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -46,13 +42,18 @@ public final class CdcCommand implements Callable<Integer> {
             stopped.countDown();
         }, "replicant-shutdown"));
         System.out.println("replicant cdc: streaming to " + pipeline.followers().size() + " follower(s)");
-        while (!stopped.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
-            if (pipeline.failure() != null) {
-                System.err.println("replicant: the change source stopped: " + pipeline.failure().getMessage());
-                return 1;
-            }
-        }
+        stopped.await();
         return 0;
+    }
+
+    /** Prints the error and returns the exit code: 2 for a configuration error, 1 for anything else. */
+    private static int failed(Exception e) {
+        if (e instanceof SQLException sql) {
+            System.err.println("replicant: " + sql.getMessage() + " (SQLSTATE " + sql.getSQLState() + ")");
+            return 1;
+        }
+        System.err.println("replicant: " + e.getMessage());
+        return 2;
     }
 
     static ReplicantConfig load(Path file) {
@@ -70,12 +71,8 @@ public final class CdcCommand implements Callable<Integer> {
             try {
                 System.out.print(CdcStatus.read(load(parent.config)).format());
                 return 0;
-            } catch (ConfigException e) {
-                System.err.println("replicant: " + e.getMessage());
-                return 2;
-            } catch (SQLException e) {
-                System.err.println("replicant: " + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ")");
-                return 1;
+            } catch (ConfigException | SQLException e) {
+                return failed(e);
             }
         }
     }

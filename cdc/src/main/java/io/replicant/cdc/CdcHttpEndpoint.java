@@ -50,7 +50,7 @@ final class CdcHttpEndpoint implements AutoCloseable {
 
     private static String notReadyBecause(CdcPipeline pipeline) {
         if (pipeline.failure() != null) {
-            return "the change source stopped: " + pipeline.failure().getMessage();
+            return "the change source stopped (restarting): " + pipeline.failure().getMessage();
         }
         for (Follower follower : pipeline.followers()) {
             if (follower.state() != Follower.State.ACTIVE) {

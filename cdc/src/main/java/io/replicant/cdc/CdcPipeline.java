@@ -56,6 +56,7 @@ public final class CdcPipeline implements AutoCloseable {
     private final String slot;
     private final DebeziumSource source;
     private volatile Throwable failure;
+    private volatile Duration sourceBackoff;
     private volatile long primaryLsn;
     private volatile long slotRetainedBytes;
     private CdcHttpEndpoint http;
@@ -87,6 +88,7 @@ public final class CdcPipeline implements AutoCloseable {
         this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("replicant-cdc-scheduler"));
         this.backoff = config.get(ReplicantOptions.CDC_RETRY_BACKOFF);
         this.maxBackoff = config.get(ReplicantOptions.CDC_RETRY_MAX_BACKOFF);
+        this.sourceBackoff = backoff;
         String snapshotMode = config.get(ReplicantOptions.CDC_SNAPSHOT_MODE);
         this.source = new DebeziumSource(config, () -> snapshotMode.equals("always") || snapshotMode.equals("initial")
                 && followers.stream().anyMatch(f -> f.position() == 0), this::accept, this::sourceFailed);
@@ -157,7 +159,7 @@ public final class CdcPipeline implements AutoCloseable {
         return List.copyOf(followers);
     }
 
-    /** Why the source stopped on its own, or null while it runs. */
+    /** Why the source last stopped on its own, until it delivers again (it is restarted with backoff), or null. */
     public Throwable failure() {
         return failure;
     }
@@ -185,6 +187,8 @@ public final class CdcPipeline implements AutoCloseable {
     }
 
     private int accept(List<SourceTransaction> units) throws InterruptedException {
+        failure = null;
+        sourceBackoff = backoff;
         List<Future<Integer>> results = new ArrayList<>(followers.size());
         for (Follower follower : followers) {
             results.add(appliers.submit(() -> follower.apply(units)));
@@ -242,9 +246,15 @@ public final class CdcPipeline implements AutoCloseable {
         }
     }
 
+    /** The engine stopped with an error (the primary went away, a refused transaction): start it again. */
     private void sourceFailed(Throwable error) {
         failure = error;
-        LOG.error("the change source stopped: {}", error.toString(), error);
+        LOG.error("the change source stopped; starting it again in {} ms: {}", sourceBackoff.toMillis(),
+                error.toString(), error);
+        Duration delay = sourceBackoff;
+        sourceBackoff = delay.multipliedBy(2).compareTo(maxBackoff) > 0 ? maxBackoff : delay.multipliedBy(2);
+        scheduler.schedule(() -> source.restart(() -> followers.forEach(Follower::resume)), delay.toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     @Override

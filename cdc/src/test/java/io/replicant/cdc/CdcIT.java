@@ -137,6 +137,9 @@ class CdcIT {
         try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
             onSource("INSERT INTO orders VALUES (1, 'apple', 1)");
             awaitEqual("orders", 1);
+            // The pipeline's replication connection is cut: a new engine streams again from the slot.
+            source.primary().query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                    + "WHERE slot_name = 'orders_slot'");
             target.primary().stop();
             try {
                 for (int i = 2; i <= 50; i++) {
@@ -282,6 +285,9 @@ class CdcIT {
             awaitEqual("events", 2);
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
             assertTrue(http("GET", base + "/status").body().contains("pg active"));
+
+            onSource("TRUNCATE events");
+            awaitEqual("events", 0);
         }
     }
 

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -219,60 +220,40 @@ public abstract class ValueType<T> {
 
     /** A list of names: a YAML sequence, or comma-separated text in a URL or Properties. */
     public static ValueType<List<String>> nameList() {
-        return new ValueType<>() {
-            @Override
-            public String description() {
-                return "a list of names";
+        return list("a list of names", name -> {
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_$.]*")) {
+                throw new IllegalArgumentException("expected a list of names, got '" + name + "'");
             }
-
-            @Override
-            public List<String> parse(String text) {
-                List<String> out = new ArrayList<>();
-                for (String part : text.split(",")) {
-                    String name = part.trim();
-                    if (!name.isEmpty()) {
-                        if (!name.matches("[A-Za-z_][A-Za-z0-9_$.]*")) {
-                            throw new IllegalArgumentException("expected a list of names, got '" + name + "'");
-                        }
-                        out.add(name);
-                    }
-                }
-                return List.copyOf(out);
-            }
-
-            @Override
-            public String format(List<String> value) {
-                return String.join(",", value);
-            }
-
-            @Override
-            public boolean isList() {
-                return true;
-            }
-        };
+        });
     }
 
     /** A list of regular expressions (matched against whole names): a YAML sequence, or comma-separated text. */
     public static ValueType<List<String>> patternList() {
+        return list("a list of regular expressions", regex -> {
+            try {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException("invalid regular expression '" + regex + "': " + e.getDescription());
+            }
+        });
+    }
+
+    /** Comma-separated items, each trimmed and checked by {@code check} (which throws on a bad one). */
+    private static ValueType<List<String>> list(String description, Consumer<String> check) {
         return new ValueType<>() {
             @Override
             public String description() {
-                return "a list of regular expressions";
+                return description;
             }
 
             @Override
             public List<String> parse(String text) {
                 List<String> out = new ArrayList<>();
                 for (String part : text.split(",")) {
-                    String regex = part.trim();
-                    if (!regex.isEmpty()) {
-                        try {
-                            Pattern.compile(regex);
-                        } catch (PatternSyntaxException e) {
-                            throw new IllegalArgumentException("invalid regular expression '" + regex + "': "
-                                    + e.getDescription());
-                        }
-                        out.add(regex);
+                    String item = part.trim();
+                    if (!item.isEmpty()) {
+                        check.accept(item);
+                        out.add(item);
                     }
                 }
                 return List.copyOf(out);

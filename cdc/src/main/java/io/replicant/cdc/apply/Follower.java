@@ -204,13 +204,13 @@ public final class Follower implements AutoCloseable {
         List<SourceTransaction> work = new ArrayList<>(units.size());
         int redelivered = 0;
         for (SourceTransaction unit : units) {
-            if (!unit.isSnapshotChunk() && unit.commitLsn() <= position) {
+            if (alreadyHas(unit)) {
                 redelivered += unit.changes().isEmpty() ? 0 : 1;
-                continue;
-            }
-            List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
-            if (!mine.isEmpty()) {
-                work.add(new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine));
+            } else {
+                SourceTransaction mine = mine(unit);
+                if (mine != null) {
+                    work.add(mine);
+                }
             }
         }
         if (redelivered > 0) {
@@ -271,6 +271,17 @@ public final class Follower implements AutoCloseable {
         }
     }
 
+    /** A redelivered transaction at or below the stored position (snapshot chunks are always applied). */
+    private boolean alreadyHas(SourceTransaction unit) {
+        return !unit.isSnapshotChunk() && unit.commitLsn() <= position;
+    }
+
+    /** The unit with only the changes of tables this follower takes, or null when there are none. */
+    private SourceTransaction mine(SourceTransaction unit) {
+        List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
+        return mine.isEmpty() ? null : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine);
+    }
+
     /** Whether this follower receives changes of {@code table}. */
     boolean selects(TableId table) {
         String name = table.toString();
@@ -314,18 +325,13 @@ public final class Follower implements AutoCloseable {
      */
     private int applyOneByOne(List<SourceTransaction> units) {
         for (int i = 0; i < units.size(); i++) {
-            SourceTransaction unit = units.get(i);
-            if (!unit.isSnapshotChunk() && unit.commitLsn() <= position) {
+            SourceTransaction own = alreadyHas(units.get(i)) ? null : mine(units.get(i));
+            if (own == null) {
                 continue;
             }
-            List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
-            if (mine.isEmpty()) {
-                continue;
-            }
-            SourceTransaction own = new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine);
             try {
                 Map<Change, TargetTable> targets = resolve(List.of(own));
-                for (Change change : mine) {
+                for (Change change : own.changes()) {
                     Savepoint savepoint = connection.setSavepoint();
                     try {
                         execute(change, targets.get(change), null);

@@ -34,6 +34,11 @@ final class H2Dialect implements Dialect {
     }
 
     @Override
+    public String truncate(TargetTable table) {
+        return "DELETE FROM " + table.sqlName(); // H2's TRUNCATE commits; this stays inside the transaction
+    }
+
+    @Override
     public String foldCase(String identifier) {
         return identifier.toUpperCase(Locale.ROOT);
     }

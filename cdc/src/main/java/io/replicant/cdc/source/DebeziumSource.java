@@ -47,7 +47,8 @@ public final class DebeziumSource implements AutoCloseable {
 
     /**
      * @param snapshotNeeded asked at each start: whether to copy the tables' rows before streaming
-     * @param onFailure      called when the engine stops on its own with an error (never on {@link #close()})
+     * @param onFailure      called when the engine stops on its own with an error (never on {@link #close()}); the
+     *                       caller restarts it
      */
     public DebeziumSource(ReplicantConfig config, BooleanSupplier snapshotNeeded, Sink sink,
             Consumer<Throwable> onFailure) {
@@ -222,8 +223,9 @@ public final class DebeziumSource implements AutoCloseable {
         p.setProperty("offset.storage", "org.apache.kafka.connect.storage.MemoryOffsetBackingStore");
         p.setProperty("offset.flush.interval.ms",
                 String.valueOf(config.get(ReplicantOptions.CDC_CONFIRM_INTERVAL).toMillis()));
-        // A lost primary connection is retried for ever (with Debezium's backoff) instead of ending the pipeline.
-        p.setProperty("errors.max.retries", "-1");
+        // A lost primary connection ends this engine and the pipeline starts a new one, which streams from the
+        // slot; Debezium's own retry would resume from its in-memory offsets instead.
+        p.setProperty("errors.max.retries", "0");
         return p;
     }
 
