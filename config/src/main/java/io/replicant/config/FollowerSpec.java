@@ -51,8 +51,9 @@ public record FollowerSpec(String name, String url, String user, String password
         rename = Map.copyOf(rename);
     }
 
+    /** For logs: the URL with any {@code password=} value masked; the password itself never appears. */
     @Override
     public String toString() {
-        return "follower " + name + " (" + url + ")";
+        return "follower " + name + " (" + url.replaceAll("(?i)(password=)[^&;]*", "$1********") + ")";
     }
 }

@@ -119,6 +119,10 @@ class YamlConfigLoaderTest {
         assertTrue(reports.createTables());
         assertEquals(FollowerSpec.SchemaEvolution.BASIC, reports.schemaEvolution());
         assertEquals(FollowerSpec.OnError.SKIP_AND_LOG, reports.onError());
+        assertFalse(reports.toString().contains("s3cret"));
+        assertEquals("follower x (jdbc:postgresql://h/db?user=u&password=********&ssl=true)", new FollowerSpec("x",
+                "jdbc:postgresql://h/db?user=u&password=hunter2&ssl=true", null, null, List.of(), List.of(), Map.of(),
+                false, FollowerSpec.SchemaEvolution.NONE, FollowerSpec.OnError.STOP, "").toString());
         FollowerSpec cache = config.followers().get(1);
         assertFalse(cache.createTables());
         assertEquals(FollowerSpec.OnError.STOP, cache.onError());

@@ -15,6 +15,9 @@ final class PostgresDialect implements Dialect {
         // the column's own type, exactly as it would read a literal.
         properties.setProperty("stringtype", "unspecified");
         properties.setProperty("ApplicationName", "replicant-cdc");
+        // A follower that stops answering is then treated as down (08xxx) instead of stalling every follower.
+        properties.setProperty("connectTimeout", "10");
+        properties.setProperty("socketTimeout", "300");
         return properties;
     }
 

@@ -41,6 +41,9 @@ public final class SourceCatalog {
         setIfPresent("user", config.get(ReplicantOptions.USER));
         setIfPresent("password", config.get(ReplicantOptions.PASSWORD));
         properties.setProperty("ApplicationName", "replicant-cdc");
+        // The pipeline's housekeeping must not hang on a primary that stopped answering.
+        properties.setProperty("connectTimeout", "10");
+        properties.setProperty("socketTimeout", "60");
     }
 
     private void setIfPresent(String key, String value) {
