@@ -87,6 +87,9 @@ class YamlConfigLoaderTest {
         assertEquals(2, config.followers().size());
         assertEquals(Map.of("public.orders", "sales.orders", "public.customers.name", "full_name"),
                 config.followers().get(0).rename());
+        String docker = java.nio.file.Files.readString(java.nio.file.Path.of("..", "docker", "cdc.yaml"));
+        assertEquals("reports", YamlConfigLoader.parse("cdc.yaml", docker, Map.of("APP_DB_PASSWORD", "x")).build()
+                .followers().get(0).name());
     }
 
     @Test
