@@ -46,8 +46,6 @@ import org.slf4j.LoggerFactory;
 public final class Follower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Follower.class);
     static final String POSITION_TABLE = "replicant_cdc_position";
-    /** Prepared statements kept per follower connection (one per table, operation and column set). */
-    private static final int MAX_STATEMENTS = 256;
     private static final long IDLE_POSITION_INTERVAL_NANOS = 1_000_000_000L;
 
     /** Where a follower stands. */
@@ -74,7 +72,6 @@ public final class Follower implements AutoCloseable {
     private final List<Pattern> include;
     private final List<Pattern> exclude;
     private final int retryAttempts;
-    private final Map<String, PreparedStatement> statements = new HashMap<>();
     private final Counter appliedChanges;
     private final Counter appliedTransactions;
     private final Counter errors;
@@ -82,6 +79,7 @@ public final class Follower implements AutoCloseable {
     private final Timer applyLatency;
 
     private Connection connection;
+    private ChangeWriter writer;
     private volatile State state = State.DOWN;
     private volatile long position;
     private volatile Instant positionTime;
@@ -179,6 +177,7 @@ public final class Follower implements AutoCloseable {
             throw e;
         }
         connection = c;
+        writer = new ChangeWriter(c, dialect, spec.name());
         tables.clear();
         lastError = null;
         state = State.RECONNECTED;
@@ -291,11 +290,10 @@ public final class Follower implements AutoCloseable {
 
     private void applyTogether(List<SourceTransaction> work) throws SQLException, ApplyException {
         Map<Change, TargetTable> targets = resolve(work);
-        Batch batch = new Batch();
         for (Change change : inApplyOrder(work, targets)) {
-            execute(change, targets.get(change), batch);
+            writer.write(change, targets.get(change), true);
         }
-        batch.flush();
+        writer.flush();
         commit(work);
     }
 
@@ -334,7 +332,7 @@ public final class Follower implements AutoCloseable {
                 for (Change change : own.changes()) {
                     Savepoint savepoint = connection.setSavepoint();
                     try {
-                        execute(change, targets.get(change), null);
+                        writer.write(change, targets.get(change), false);
                         connection.releaseSavepoint(savepoint);
                     } catch (SQLException | ApplyException e) {
                         if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
@@ -391,105 +389,6 @@ public final class Follower implements AutoCloseable {
         return targets;
     }
 
-    /** Runs one change; with a batch, batchable statements are queued in order instead of run at once. */
-    private void execute(Change change, TargetTable table, Batch batch) throws SQLException, ApplyException {
-        switch (change.op()) {
-            case INSERT, UPDATE -> {
-                List<TargetTable.TargetColumn> columns = new ArrayList<>();
-                List<Object> values = new ArrayList<>();
-                change.after().forEach((name, value) -> {
-                    columns.add(table.column(name));
-                    values.add(value);
-                });
-                if (change.oldKey() == null && !change.partial()) {
-                    queue(dialect.upsert(table, columns), columns, values, batch);
-                    return;
-                }
-                // A key change, or an update without the unchanged TOASTed values: only an update of the
-                // existing row keeps what the source did not resend.
-                Map<String, Object> where = change.oldKey() != null ? change.oldKey() : change.key();
-                List<TargetTable.TargetColumn> all = new ArrayList<>(columns);
-                all.addAll(table.key());
-                for (TargetTable.TargetColumn k : table.key()) {
-                    values.add(k.valueIn(where));
-                }
-                if (batch != null) {
-                    batch.flush();
-                }
-                if (runNow(dialect.update(table, columns, table.key()), all, values) == 0) {
-                    if (change.partial()) {
-                        throw new ApplyException("follower " + spec.name() + " has no row " + where
-                                + " to update, and the change does not carry every column", change);
-                    }
-                    runNow(dialect.upsert(table, columns), columns, values.subList(0, columns.size()));
-                }
-            }
-            case DELETE -> {
-                List<Object> values = new ArrayList<>();
-                for (TargetTable.TargetColumn k : table.key()) {
-                    values.add(k.valueIn(change.key()));
-                }
-                queue(dialect.delete(table), table.key(), values, batch);
-            }
-            case TRUNCATE -> queue(dialect.truncate(table), List.of(), List.of(), batch);
-        }
-    }
-
-    /** Queues the statement in the batch, or without one runs it now. */
-    private void queue(String sql, List<TargetTable.TargetColumn> columns, List<Object> values, Batch batch)
-            throws SQLException {
-        if (batch == null) {
-            runNow(sql, columns, values);
-            return;
-        }
-        PreparedStatement statement = statement(sql);
-        batch.queue(statement);
-        bind(statement, columns, values);
-        statement.addBatch();
-    }
-
-    private int runNow(String sql, List<TargetTable.TargetColumn> columns, List<Object> values) throws SQLException {
-        PreparedStatement statement = statement(sql);
-        bind(statement, columns, values);
-        return statement.executeUpdate();
-    }
-
-    private void bind(PreparedStatement statement, List<TargetTable.TargetColumn> columns, List<Object> values)
-            throws SQLException {
-        for (int i = 0; i < columns.size(); i++) {
-            dialect.bind(connection, statement, i + 1, columns.get(i), values.get(i));
-        }
-    }
-
-    private PreparedStatement statement(String sql) throws SQLException {
-        PreparedStatement statement = statements.get(sql);
-        if (statement == null) {
-            statement = connection.prepareStatement(sql);
-            statements.put(sql, statement);
-        }
-        return statement;
-    }
-
-    /** Consecutive uses of one statement go to the server as one JDBC batch; order across statements is kept. */
-    private static final class Batch {
-        private PreparedStatement pending;
-
-        void queue(PreparedStatement statement) throws SQLException {
-            if (pending != statement) {
-                flush();
-                pending = statement;
-            }
-        }
-
-        void flush() throws SQLException {
-            if (pending != null) {
-                PreparedStatement statement = pending;
-                pending = null;
-                statement.executeBatch();
-            }
-        }
-    }
-
     private void commit(List<SourceTransaction> work) throws SQLException {
         SourceTransaction last = null;
         int changes = 0;
@@ -500,7 +399,7 @@ public final class Follower implements AutoCloseable {
             }
         }
         if (last != null) {
-            PreparedStatement update = statement("UPDATE " + POSITION_TABLE
+            PreparedStatement update = writer.prepared("UPDATE " + POSITION_TABLE
                     + " SET lsn = ?, commit_time = ?, applied_at = CURRENT_TIMESTAMP WHERE slot = ?");
             update.setLong(1, last.commitLsn());
             update.setTimestamp(2, Timestamp.from(last.commitTime()));
@@ -509,9 +408,7 @@ public final class Follower implements AutoCloseable {
             lastPositionWrite = System.nanoTime();
         }
         connection.commit();
-        if (statements.size() > MAX_STATEMENTS) {
-            closeStatements();
-        }
+        writer.committed();
         Instant now = Instant.now();
         appliedChanges.increment(changes);
         for (SourceTransaction unit : work) {
@@ -555,19 +452,11 @@ public final class Follower implements AutoCloseable {
         }
     }
 
-    private void closeStatements() {
-        for (PreparedStatement statement : statements.values()) {
-            try {
-                statement.close();
-            } catch (SQLException e) {
-                LOG.debug("closing a statement failed: {}", e.toString());
-            }
-        }
-        statements.clear();
-    }
-
     private void closeConnection() {
-        closeStatements();
+        if (writer != null) {
+            writer.close();
+            writer = null;
+        }
         if (connection != null) {
             try {
                 connection.close();
