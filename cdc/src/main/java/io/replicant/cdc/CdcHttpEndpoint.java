@@ -17,7 +17,8 @@ import io.replicant.cdc.event.Lsn;
 /**
  * The pipeline's HTTP endpoint ({@code cdc.http.listen}, loopback by default): {@code /metrics} for Prometheus,
  * {@code /health}, {@code /ready} (the source runs and every follower takes changes), {@code /status} (each
- * follower's state and position) and {@code POST /followers/<name>/pause} or {@code /resume}.
+ * follower's state and position), {@code POST /followers/<name>/pause} or {@code /resume}, and
+ * {@code POST /tables/<schema.table>/resnapshot}.
  */
 final class CdcHttpEndpoint implements AutoCloseable {
     private final HttpServer server;
@@ -35,6 +36,7 @@ final class CdcHttpEndpoint implements AutoCloseable {
         });
         server.createContext("/status", exchange -> answer(exchange, 200, "text/plain", status(pipeline)));
         server.createContext("/followers/", exchange -> control(exchange, pipeline));
+        server.createContext("/tables/", exchange -> resnapshot(exchange, pipeline));
         executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "replicant-cdc-http");
             t.setDaemon(true);
@@ -91,6 +93,23 @@ final class CdcHttpEndpoint implements AutoCloseable {
             answer(exchange, 404, "text/plain", e.getMessage() + "\n");
         } catch (java.sql.SQLException e) {
             answer(exchange, 503, "text/plain", "cannot reach follower " + parts[2] + ": " + e.getMessage() + "\n");
+        }
+    }
+
+    /** {@code POST /tables/<schema.table>/resnapshot}. */
+    private static void resnapshot(HttpExchange exchange, CdcPipeline pipeline) throws IOException {
+        String[] parts = exchange.getRequestURI().getPath().split("/");
+        if (!"POST".equals(exchange.getRequestMethod()) || parts.length != 4 || !parts[3].equals("resnapshot")) {
+            answer(exchange, 405, "text/plain", "use POST /tables/<schema.table>/resnapshot\n");
+            return;
+        }
+        try {
+            pipeline.resnapshot(parts[2]);
+            answer(exchange, 202, "text/plain", "copying " + parts[2] + " again\n");
+        } catch (IllegalArgumentException e) {
+            answer(exchange, 400, "text/plain", e.getMessage() + "\n");
+        } catch (java.sql.SQLException e) {
+            answer(exchange, 503, "text/plain", "cannot reach the primary: " + e.getMessage() + "\n");
         }
     }
 

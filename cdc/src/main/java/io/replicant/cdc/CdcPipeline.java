@@ -3,6 +3,7 @@ package io.replicant.cdc;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -106,10 +108,13 @@ public final class CdcPipeline implements AutoCloseable {
             throw new ConfigException("cdc.followers", "at least one follower is required", config.source());
         }
         InetSocketAddress httpAddress = httpAddress(config);
+        SourceCatalog primary = new SourceCatalog(config);
         if (!config.get(ReplicantOptions.CDC_HEARTBEAT_INTERVAL).isZero()) {
-            new SourceCatalog(config).execute("CREATE TABLE IF NOT EXISTS " + DebeziumSource.HEARTBEAT_TABLE
+            primary.execute("CREATE TABLE IF NOT EXISTS " + DebeziumSource.HEARTBEAT_TABLE
                     + " (slot text PRIMARY KEY, beat_at timestamptz NOT NULL)");
         }
+        primary.execute("CREATE TABLE IF NOT EXISTS " + DebeziumSource.SIGNAL_TABLE
+                + " (id varchar(42) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))");
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         CompositeMeterRegistry meters = new CompositeMeterRegistry();
         meters.add(prometheus);
@@ -179,6 +184,27 @@ public final class CdcPipeline implements AutoCloseable {
         Follower follower = follower(name);
         follower.connect();
         source.restart(() -> followers.forEach(Follower::resume));
+    }
+
+    /**
+     * Copies a table's current rows to the followers again (Debezium's blocking snapshot, asked for through the
+     * signal table), e.g. to repair a follower table. Rows are upserted: changed and missing rows are put right;
+     * a row the follower has and the source no longer has stays. Streaming pauses meanwhile and then resumes
+     * where it stopped.
+     *
+     * @param table {@code schema.table}
+     */
+    public void resnapshot(String table) throws SQLException {
+        if (!table.matches("[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*")) {
+            throw new IllegalArgumentException("expected schema.table, got '" + table + "'");
+        }
+        try (Connection c = catalog.connect(); PreparedStatement insert = c.prepareStatement("INSERT INTO "
+                + DebeziumSource.SIGNAL_TABLE + " (id, type, data) VALUES (?, 'execute-snapshot', ?)")) {
+            insert.setString(1, UUID.randomUUID().toString());
+            insert.setString(2, "{\"data-collections\": [\"" + table + "\"], \"type\": \"blocking\"}");
+            insert.executeUpdate();
+        }
+        LOG.info("copying {} to the followers again", table);
     }
 
     private Follower follower(String name) {

@@ -122,6 +122,12 @@ class CdcIT {
             onSource("UPDATE types SET id = 10 WHERE id = 1");
             onSource("UPDATE types SET flag = false WHERE id = 10");
             awaitEqual("types", 2);
+            // Both followers get each batch at once but commit on their own: wait for H2's commit too.
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (pipeline.followers().get(1).position() < pipeline.followers().get(0).position()
+                    && System.nanoTime() < deadline) {
+                PgNode.sleep(20);
+            }
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(1).state());
         }
@@ -285,6 +291,17 @@ class CdcIT {
             awaitEqual("events", 2);
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
             assertTrue(http("GET", base + "/status").body().contains("pg active"));
+
+            // A follower table damaged behind the pipeline's back is put right by copying the table again.
+            try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+                s.execute("UPDATE events SET what = 'damaged' WHERE id = 1");
+                s.execute("DELETE FROM events WHERE id = 2");
+            }
+            assertEquals(202, http("POST", base + "/tables/public.events/resnapshot").statusCode());
+            assertEquals(400, http("POST", base + "/tables/events;drop/resnapshot").statusCode());
+            awaitEqual("events", 2);
+            onSource("INSERT INTO events VALUES (3, 'after the copy')");
+            awaitEqual("events", 3);
 
             onSource("TRUNCATE events");
             awaitEqual("events", 0);

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -33,6 +34,8 @@ public final class DebeziumSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
     /** Written by {@code heartbeat.action.query} so the slot advances while the streamed tables are quiet. */
     public static final TableId HEARTBEAT_TABLE = new TableId("public", "replicant_cdc_heartbeat");
+    /** Debezium's signal table: a row asking for a table to be copied again arrives through the stream. */
+    public static final TableId SIGNAL_TABLE = new TableId("public", "replicant_cdc_signal");
 
     /** Receives units in source order and says how many of them, from the first, every follower has. */
     public interface Sink {
@@ -91,7 +94,7 @@ public final class DebeziumSource implements AutoCloseable {
     /** One engine instance: its own assembler, since a restart begins again at a transaction boundary. */
     private final class Run implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
         private final TransactionAssembler<RecordChangeEvent<SourceRecord>> assembler =
-                new TransactionAssembler<>(HEARTBEAT_TABLE);
+                new TransactionAssembler<>(Set.of(HEARTBEAT_TABLE, SIGNAL_TABLE));
         private final CountDownLatch finished = new CountDownLatch(1);
         private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
         private volatile boolean stopping;
@@ -185,8 +188,11 @@ public final class DebeziumSource implements AutoCloseable {
 
         Duration heartbeat = config.get(ReplicantOptions.CDC_HEARTBEAT_INTERVAL);
         List<String> tables = new ArrayList<>(config.get(ReplicantOptions.CDC_TABLES));
-        if (!tables.isEmpty() && !heartbeat.isZero()) {
-            tables.add(HEARTBEAT_TABLE.schema() + "\\." + HEARTBEAT_TABLE.table());
+        if (!tables.isEmpty()) {
+            tables.add(SIGNAL_TABLE.schema() + "\\." + SIGNAL_TABLE.table());
+            if (!heartbeat.isZero()) {
+                tables.add(HEARTBEAT_TABLE.schema() + "\\." + HEARTBEAT_TABLE.table());
+            }
         }
         if (!tables.isEmpty()) {
             p.setProperty("table.include.list", String.join(",", tables));
@@ -201,6 +207,7 @@ public final class DebeziumSource implements AutoCloseable {
                     + slot.replace("'", "''") + "', now()) ON CONFLICT (slot) DO UPDATE SET beat_at = now()");
         }
 
+        p.setProperty("signal.data.collection", SIGNAL_TABLE.toString());
         p.setProperty("provide.transaction.metadata", "true");
         p.setProperty("tombstones.on.delete", "false");
         p.setProperty("skipped.operations", "none");

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import io.replicant.cdc.event.Change;
 import io.replicant.cdc.event.SourceTransaction;
@@ -28,7 +29,8 @@ final class TransactionAssembler<R> {
     record Unit<R>(SourceTransaction transaction, List<R> records) {
     }
 
-    private final TableId heartbeatTable;
+    /** Tables whose changes are the pipeline's own bookkeeping (heartbeat, signals): acknowledged, never applied. */
+    private final Set<TableId> internalTables;
     private List<R> openRecords = new ArrayList<>();
     private List<Change> openChanges = new ArrayList<>();
     private long openTransaction;
@@ -36,8 +38,11 @@ final class TransactionAssembler<R> {
     private long openEvents;
     private boolean inSnapshot;
 
-    TransactionAssembler(TableId heartbeatTable) {
-        this.heartbeatTable = heartbeatTable;
+    /** True once a transaction has streamed: snapshot rows after that are a re-copy of a table. */
+    private boolean streaming;
+
+    TransactionAssembler(Set<TableId> internalTables) {
+        this.internalTables = Set.copyOf(internalTables);
     }
 
     /** Adds one record; returns the units it completes (usually none or one). */
@@ -64,6 +69,7 @@ final class TransactionAssembler<R> {
                 }
                 openTransaction = id;
                 openRecords.add(handle);
+                streaming = true;
             } else {
                 openRecords.add(handle);
                 long announced = value.getInt64("event_count");
@@ -89,13 +95,15 @@ final class TransactionAssembler<R> {
             if (!isSnapshot) {
                 openEvents++;
             }
-            if (change != null && !change.table().equals(heartbeatTable)) {
+            if (change != null && !internalTables.contains(change.table())) {
                 openChanges.add(change);
             }
             if (isSnapshot) {
                 inSnapshot = true;
                 if (snapshot.equals("last")) {
-                    done.add(snapshotChunk(longValue(offset.get("lsn")), micros(offset.get("ts_usec"))));
+                    // The initial copy's end is a position (streaming continues from it); a re-copy during
+                    // streaming reads rows as of now, but streaming resumes where it stopped, so it moves none.
+                    done.add(snapshotChunk(streaming ? 0 : longValue(offset.get("lsn")), micros(offset.get("ts_usec"))));
                     inSnapshot = false;
                 }
             }

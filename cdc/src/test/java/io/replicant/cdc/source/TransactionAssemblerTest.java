@@ -30,7 +30,7 @@ class TransactionAssemblerTest {
             .field("id", Schema.STRING_SCHEMA).field("event_count", Schema.OPTIONAL_INT64_SCHEMA).build();
 
     private final TransactionAssembler<String> assembler =
-            new TransactionAssembler<>(new TableId("public", "replicant_cdc_heartbeat"));
+            new TransactionAssembler<>(java.util.Set.of(new TableId("public", "replicant_cdc_heartbeat")));
     private final List<TransactionAssembler.Unit<String>> units = new ArrayList<>();
 
     private void add(String name, SourceRecord record) {
@@ -102,6 +102,15 @@ class TransactionAssemblerTest {
         add("beat", change("replicant_cdc_heartbeat", "u", 1, 410, null));
         add("end", tx("END", 10, 420, 1L));
         assertEquals(List.of(), units.get(0).transaction().changes());
+    }
+
+    @Test
+    void aCopyOfATableDuringStreamingMovesNoPosition() {
+        add("begin", tx("BEGIN", 11, 600, null));
+        add("end", tx("END", 11, 610, 0L));
+        add("r1", change("t", "r", 1, 620, "last"));
+        assertEquals(2, units.size());
+        assertTrue(units.get(1).transaction().isSnapshotChunk(), "a re-copy must not become a position");
     }
 
     @Test
