@@ -315,6 +315,42 @@ class CdcIT {
                 java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
+    @Test
+    void aFollowerDatabaseWithItsOwnDialect() throws Exception {
+        onSource("CREATE TABLE notes (id int PRIMARY KEY, body text)", "INSERT INTO notes VALUES (1, 'one')");
+        String url = "jdbc:h2:mem:custom;DB_CLOSE_DELAY=-1";
+        try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE notes (id int PRIMARY KEY, body varchar(100))");
+        }
+        ReplicantConfig config = config("notes_slot", "public\\.notes", String.join("\n",
+                "    - name: custom",
+                "      url: '" + url + "'",
+                "      user: sa",
+                "      dialect: " + TestMergeDialect.class.getName()));
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            onSource("INSERT INTO notes VALUES (2, 'two')", "UPDATE notes SET body = 'uno' WHERE id = 1");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            String rows = null;
+            while (!"1:uno,2:two".equals(rows) && System.nanoTime() < deadline) {
+                PgNode.sleep(100);
+                try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement();
+                        ResultSet rs = s.executeQuery("SELECT listagg(id || ':' || body, ',') WITHIN GROUP "
+                                + "(ORDER BY id) FROM notes")) {
+                    rs.next();
+                    rows = rs.getString(1);
+                }
+            }
+            assertEquals("1:uno,2:two", rows);
+            assertTrue(TestMergeDialect.UPSERTS_BUILT.get() > 0);
+        }
+        ReplicantConfig unknown = config("notes_slot", "public\\.notes",
+                "    - {name: lite, url: 'jdbc:sqlite:/tmp/x.db'}");
+        io.replicant.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.replicant.config.ConfigException.class, () -> CdcPipeline.start(unknown, null));
+        assertTrue(e.getMessage().startsWith("cdc.followers[lite].url: no built-in dialect for jdbc:sqlite: URLs"),
+                e.getMessage());
+    }
+
     private static void awaitRows(PgNode node, String database, String query, String expected)
             throws SQLException {
         long deadline = System.nanoTime() + 30_000_000_000L;

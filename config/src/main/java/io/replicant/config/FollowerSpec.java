@@ -19,15 +19,16 @@ import java.util.Set;
  * @param createTables    create a missing follower table from the source table's definition
  * @param schemaEvolution what to do with a source column the follower table lacks
  * @param onError         what to do with a change the follower rejects (not a transient error)
+ * @param dialect         class name of the follower's dialect, or null for the built-in one its URL implies
  * @param origin          where it was declared, for messages
  */
 public record FollowerSpec(String name, String url, String user, String password, List<String> tables,
         List<String> excludeTables, Map<String, String> rename, boolean createTables, SchemaEvolution schemaEvolution,
-        OnError onError, String origin) {
+        OnError onError, String dialect, String origin) {
 
     /** The keys a follower entry may have, for the YAML reader's suggestions. */
     public static final Set<String> KEYS = Set.of("name", "url", "user", "password", "tables", "exclude_tables",
-            "rename", "create_tables", "schema_evolution", "on_error");
+            "rename", "create_tables", "schema_evolution", "on_error", "dialect");
 
     /** Follower reaction to a new source column. */
     public enum SchemaEvolution {

@@ -400,6 +400,7 @@ public final class YamlConfigLoader {
         boolean createTables = false;
         FollowerSpec.SchemaEvolution evolution = FollowerSpec.SchemaEvolution.NONE;
         FollowerSpec.OnError onError = FollowerSpec.OnError.STOP;
+        String dialect = null;
         for (NodeTuple tuple : entries(mapping(node, path), path)) {
             String key = key(tuple);
             String keyPath = path + "." + key;
@@ -438,6 +439,7 @@ public final class YamlConfigLoader {
                 case "create_tables" -> createTables = bool(value, keyPath);
                 case "schema_evolution" -> evolution = enumValue(FollowerSpec.SchemaEvolution.class, value, keyPath);
                 case "on_error" -> onError = enumValue(FollowerSpec.OnError.class, value, keyPath);
+                case "dialect" -> dialect = scalar(value, keyPath);
                 default -> throw new ConfigException(keyPath,
                         "unknown key" + Suggestions.didYouMean(key, FollowerSpec.KEYS), where(tuple.getKeyNode()));
             }
@@ -449,7 +451,7 @@ public final class YamlConfigLoader {
             throw new ConfigException(path + ".url", "is required", where(node));
         }
         return new FollowerSpec(name, url, user, password, tables, exclude, rename, createTables, evolution, onError,
-                where(node));
+                dialect, where(node));
     }
 
     private List<String> patterns(Node node, String path) {

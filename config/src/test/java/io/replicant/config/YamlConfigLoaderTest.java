@@ -125,7 +125,7 @@ class YamlConfigLoaderTest {
         assertFalse(reports.toString().contains("s3cret"));
         assertEquals("follower x (jdbc:postgresql://h/db?user=u&password=********&ssl=true)", new FollowerSpec("x",
                 "jdbc:postgresql://h/db?user=u&password=hunter2&ssl=true", null, null, List.of(), List.of(), Map.of(),
-                false, FollowerSpec.SchemaEvolution.NONE, FollowerSpec.OnError.STOP, "").toString());
+                false, FollowerSpec.SchemaEvolution.NONE, FollowerSpec.OnError.STOP, null, "").toString());
         FollowerSpec cache = config.followers().get(1);
         assertFalse(cache.createTables());
         assertEquals(FollowerSpec.OnError.STOP, cache.onError());

@@ -7,21 +7,46 @@ import java.util.List;
 import java.util.Properties;
 import java.util.StringJoiner;
 
+import io.replicant.config.ConfigException;
+import io.replicant.config.FollowerSpec;
+
 /**
  * What differs between follower databases: the upsert statement, type names for created tables, identifier
- * case, and how a few values are bound. One implementation per database; {@link #forUrl} picks it.
+ * case, and how a few values are bound. PostgreSQL and H2 are built in and chosen by the follower's URL; any
+ * other JDBC database takes a class implementing this interface (public, with a no-argument constructor), named
+ * by the follower's {@code dialect} key.
  */
-interface Dialect {
+public interface Dialect {
 
-    static Dialect forUrl(String url) {
+    /**
+     * The follower's dialect: its {@code dialect} class, or the built-in one for its URL.
+     *
+     * @throws ConfigException naming the follower when there is none or the class cannot be used
+     */
+    static Dialect of(FollowerSpec spec) {
+        if (spec.dialect() != null) {
+            String path = "cdc.followers[" + spec.name() + "].dialect";
+            try {
+                Class<?> type = Class.forName(spec.dialect(), true, Thread.currentThread().getContextClassLoader());
+                if (!Dialect.class.isAssignableFrom(type)) {
+                    throw new ConfigException(path, spec.dialect() + " does not implement " + Dialect.class.getName(),
+                            spec.origin());
+                }
+                return (Dialect) type.getConstructor().newInstance();
+            } catch (ReflectiveOperationException e) {
+                throw new ConfigException(path, "cannot create " + spec.dialect() + ": " + e, spec.origin());
+            }
+        }
+        String url = spec.url();
         if (url.startsWith("jdbc:postgresql:")) {
             return new PostgresDialect();
         }
         if (url.startsWith("jdbc:h2:")) {
             return new H2Dialect();
         }
-        throw new IllegalArgumentException("no follower dialect for " + url.substring(0, Math.min(url.length(),
-                url.indexOf(':', 5) + 1)) + " URLs (supported: jdbc:postgresql:, jdbc:h2:)");
+        throw new ConfigException("cdc.followers[" + spec.name() + "].url", "no built-in dialect for "
+                + url.substring(0, Math.max(5, url.indexOf(':', 5) + 1)) + " URLs (built in: jdbc:postgresql:, "
+                + "jdbc:h2:); name a class implementing " + Dialect.class.getName() + " with dialect:", spec.origin());
     }
 
     /** Connection properties the dialect needs beyond user and password. */

@@ -89,7 +89,7 @@ public final class Follower implements AutoCloseable {
     public Follower(FollowerSpec spec, String slot, SourceCatalog catalog, int retryAttempts, MeterRegistry registry) {
         this.spec = spec;
         this.slot = slot;
-        this.dialect = Dialect.forUrl(spec.url());
+        this.dialect = Dialect.of(spec);
         this.tables = new TableResolver(spec, dialect, catalog);
         this.include = spec.tables().stream().map(Pattern::compile).toList();
         this.exclude = spec.excludeTables().stream().map(Pattern::compile).toList();

@@ -13,17 +13,17 @@ import java.util.Map;
  * @param related whether a foreign key points from or to it: then its changes keep their order relative to
  *                other tables' changes
  */
-record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key, boolean related) {
+public record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key, boolean related) {
 
     /**
      * @param sqlName    quoted name
      * @param typeName   the database's type name, e.g. {@code jsonb}, {@code JSON}, {@code _int4}, {@code INTEGER ARRAY}
      * @param sourceName the lower-cased source column it receives
      */
-    record TargetColumn(String name, String sqlName, String typeName, String sourceName) {
+    public record TargetColumn(String name, String sqlName, String typeName, String sourceName) {
 
         /** This column's value in a source row (source names are matched without regard to case). */
-        Object valueIn(Map<String, Object> row) {
+        public Object valueIn(Map<String, Object> row) {
             for (Map.Entry<String, Object> entry : row.entrySet()) {
                 if (entry.getKey().equalsIgnoreCase(sourceName)) {
                     return entry.getValue();
@@ -33,7 +33,7 @@ record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<Targe
         }
     }
 
-    TargetColumn column(String sourceName) {
+    public TargetColumn column(String sourceName) {
         return columns.get(sourceName.toLowerCase(Locale.ROOT));
     }
 }
