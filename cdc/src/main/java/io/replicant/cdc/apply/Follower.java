@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -289,9 +288,9 @@ public final class Follower implements AutoCloseable {
     }
 
     private void applyTogether(List<SourceTransaction> work) throws SQLException, ApplyException {
-        Map<Change, TargetTable> targets = resolve(work);
+        Map<TableId, TargetTable> targets = resolve(work);
         for (Change change : inApplyOrder(work, targets)) {
-            writer.write(change, targets.get(change), true);
+            writer.write(change, targets.get(change.table()), true);
         }
         writer.flush();
         commit(work);
@@ -302,7 +301,7 @@ public final class Follower implements AutoCloseable {
      * keep their order, and the whole lot commits at once, so the outcome is the same, but consecutive changes
      * to one table go to the server as one batch instead of one round trip each.
      */
-    private static List<Change> inApplyOrder(List<SourceTransaction> work, Map<Change, TargetTable> targets) {
+    private static List<Change> inApplyOrder(List<SourceTransaction> work, Map<TableId, TargetTable> targets) {
         List<Change> changes = new ArrayList<>();
         work.forEach(unit -> changes.addAll(unit.changes()));
         if (targets.values().stream().anyMatch(TargetTable::related)) {
@@ -328,11 +327,11 @@ public final class Follower implements AutoCloseable {
                 continue;
             }
             try {
-                Map<Change, TargetTable> targets = resolve(List.of(own));
+                Map<TableId, TargetTable> targets = resolve(List.of(own));
                 for (Change change : own.changes()) {
                     Savepoint savepoint = connection.setSavepoint();
                     try {
-                        writer.write(change, targets.get(change), false);
+                        writer.write(change, targets.get(change.table()), false);
                         connection.releaseSavepoint(savepoint);
                     } catch (SQLException | ApplyException e) {
                         if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
@@ -365,7 +364,7 @@ public final class Follower implements AutoCloseable {
     }
 
     /** Resolves (and if allowed creates or extends) every table the work touches, before any data is written. */
-    private Map<Change, TargetTable> resolve(List<SourceTransaction> work) throws SQLException, ApplyException {
+    private Map<TableId, TargetTable> resolve(List<SourceTransaction> work) throws SQLException, ApplyException {
         Map<TableId, Set<String>> columnsByTable = new HashMap<>();
         for (SourceTransaction unit : work) {
             for (Change change : unit.changes()) {
@@ -380,13 +379,7 @@ public final class Follower implements AutoCloseable {
         for (Map.Entry<TableId, Set<String>> entry : columnsByTable.entrySet()) {
             resolved.put(entry.getKey(), tables.resolve(connection, entry.getKey(), entry.getValue()));
         }
-        Map<Change, TargetTable> targets = new IdentityHashMap<>();
-        for (SourceTransaction unit : work) {
-            for (Change change : unit.changes()) {
-                targets.put(change, resolved.get(change.table()));
-            }
-        }
-        return targets;
+        return resolved;
     }
 
     private void commit(List<SourceTransaction> work) throws SQLException {

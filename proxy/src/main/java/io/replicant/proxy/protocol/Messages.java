@@ -98,9 +98,7 @@ public final class Messages {
     }
 
     public static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {
-        ByteBuf buf = start(alloc, MessageType.COMMAND_COMPLETE);
-        writeCString(buf, tag);
-        return finish(buf);
+        return withText(alloc, MessageType.COMMAND_COMPLETE, tag);
     }
 
     /** A NoticeResponse with severity, SQLSTATE and message. */
@@ -127,8 +125,13 @@ public final class Messages {
 
     /** A simple Query. */
     public static ByteBuf query(ByteBufAllocator alloc, String sql) {
-        ByteBuf buf = start(alloc, MessageType.QUERY);
-        writeCString(buf, sql);
+        return withText(alloc, MessageType.QUERY, sql);
+    }
+
+    /** A message whose whole body is one NUL-terminated string. */
+    private static ByteBuf withText(ByteBufAllocator alloc, byte type, String text) {
+        ByteBuf buf = start(alloc, type);
+        writeCString(buf, text);
         return finish(buf);
     }
 
@@ -144,9 +147,7 @@ public final class Messages {
 
     /** PasswordMessage: a cleartext or md5 password. */
     public static ByteBuf password(ByteBufAllocator alloc, String password) {
-        ByteBuf buf = start(alloc, MessageType.PASSWORD);
-        writeCString(buf, password);
-        return finish(buf);
+        return withText(alloc, MessageType.PASSWORD, password);
     }
 
     /** SASLInitialResponse: mechanism name, then the client-first-message. */
