@@ -215,20 +215,23 @@ public final class CdcPipeline implements AutoCloseable {
     private int accept(List<SourceTransaction> units) throws InterruptedException {
         failure = null;
         sourceBackoff = backoff;
+        // States before applying: a follower that goes down while applying needs a reconnect scheduled. (Read
+        // after submitting, the apply could already have changed it.)
+        List<Follower.State> before = new ArrayList<>(followers.size());
         List<Future<Integer>> results = new ArrayList<>(followers.size());
         for (Follower follower : followers) {
+            before.add(follower.state());
             results.add(appliers.submit(() -> follower.apply(units)));
         }
         int applied = units.size();
         for (int i = 0; i < followers.size(); i++) {
             Follower follower = followers.get(i);
-            Follower.State before = follower.state();
             try {
                 applied = Math.min(applied, results.get(i).get());
             } catch (ExecutionException e) {
                 throw new IllegalStateException("applying to follower " + follower.name() + " failed", e.getCause());
             }
-            if (before == Follower.State.ACTIVE && follower.state() == Follower.State.DOWN) {
+            if (before.get(i) == Follower.State.ACTIVE && follower.state() == Follower.State.DOWN) {
                 scheduleReconnect(follower, backoff);
             }
         }
