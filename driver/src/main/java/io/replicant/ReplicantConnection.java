@@ -25,7 +25,7 @@ public interface ReplicantConnection extends Connection {
      * autocommit write's) before it returns, overriding {@code quorum.w} and {@code replication.mode} once;
      * 0 = do not wait.
      *
-     * @throws SQLException 22023 if {@code w} is negative or more than the configured replicas
+     * @throws SQLException 22023 if {@code w} is negative or more than the configured streaming replicas
      */
     void setQuorum(int w) throws SQLException;
 

@@ -26,6 +26,13 @@ public record FollowerSpec(String name, String url, String user, String password
         List<String> excludeTables, Map<String, String> rename, boolean createTables, SchemaEvolution schemaEvolution,
         OnError onError, String dialect, String origin) {
 
+    /**
+     * The table, in the follower's default schema, where the pipeline keeps each follower's position (one row per
+     * slot: the commit LSN of the last source transaction it applied), written in the same transaction as the
+     * data. The router reads it to treat the follower like a replica.
+     */
+    public static final String POSITION_TABLE = "replicant_cdc_position";
+
     /** The keys a follower entry may have, for the YAML reader's suggestions. */
     public static final Set<String> KEYS = Set.of("name", "url", "user", "password", "tables", "exclude_tables",
             "rename", "create_tables", "schema_evolution", "on_error", "dialect");

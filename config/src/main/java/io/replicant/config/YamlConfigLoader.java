@@ -36,7 +36,7 @@ public final class YamlConfigLoader {
     private static final Set<String> SECTIONS = Set.of("hosts", "rules", "jdbc");
     private static final Set<String> RULE_KEYS = Set.of("name", "match", "route", "tag");
     private static final Set<String> MATCH_KEYS = Set.of("kind", "tables", "sql", "user", "application_name", "hint");
-    private static final Set<String> HOST_KEYS = Set.of("host", "port", "weight", "tags");
+    private static final Set<String> HOST_KEYS = Set.of("host", "port", "weight", "tags", "replication");
     private static final String FOLLOWERS = "cdc.followers";
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*");
     private static final String IDENTIFIER = "[A-Za-z_][A-Za-z0-9_$]*";
@@ -177,6 +177,7 @@ public final class YamlConfigLoader {
         int port = HostSpec.DEFAULT_PORT;
         int weight = 1;
         List<String> tags = List.of();
+        HostSpec.Replication replication = HostSpec.Replication.STREAMING;
         for (NodeTuple tuple : entries(mapping, path)) {
             String key = key(tuple);
             String keyPath = path + "." + key;
@@ -194,6 +195,9 @@ public final class YamlConfigLoader {
                 case "tags":
                     tags = names(value, keyPath);
                     break;
+                case "replication":
+                    replication = enumValue(HostSpec.Replication.class, value, keyPath);
+                    break;
                 default:
                     throw new ConfigException(keyPath, "unknown key" + Suggestions.didYouMean(key, HOST_KEYS),
                             where(tuple.getKeyNode()));
@@ -202,7 +206,11 @@ public final class YamlConfigLoader {
         if (host == null || host.isBlank()) {
             throw new ConfigException(path + ".host", "is required", where(node));
         }
-        return new HostSpec(host, port, weight, tags);
+        if (replication == HostSpec.Replication.CDC && tags.isEmpty()) {
+            throw new ConfigException(path + ".tags", "a CDC follower (replication: cdc) serves only reads routed to "
+                    + "one of its tags by a rule or a hint; give it at least one tag", where(node));
+        }
+        return new HostSpec(host, port, weight, tags, replication);
     }
 
     /** {@code host}, {@code host:port} or {@code [v6addr]:port}. Shared with the URL parser. */

@@ -145,6 +145,8 @@ class YamlConfigLoaderTest {
             "bad host:port ¦ `hosts:\n  - db1:x` ¦ hosts[0]: expected an integer 1..65535, got 'x' (replicant.yaml:2)",
             "host missing ¦ `hosts:\n  - port: 5432` ¦ hosts[0].host: is required (replicant.yaml:2)",
             "unknown host key ¦ `hosts:\n  - host: a\n    wieght: 2` ¦ hosts[0].wieght: unknown key; did you mean 'weight'? (replicant.yaml:3)",
+            "bad replication ¦ `hosts:\n  - db1\n  - {host: db2, replication: logical}` ¦ hosts[1].replication: expected one of streaming | cdc, got 'logical' (replicant.yaml:3)",
+            "cdc host without tag ¦ `hosts:\n  - db1\n  - {host: db2, replication: cdc}` ¦ hosts[1].tags: a CDC follower (replication: cdc) serves only reads routed to one of its tags by a rule or a hint; give it at least one tag (replicant.yaml:3)",
             "no hosts ¦ `database: app` ¦ hosts: at least one host is required (the primary) (replicant.yaml)",
             "duplicate key ¦ `hosts: [a]\nuser: x\nuser: y` ¦ user: duplicate key (replicant.yaml:3)",
             "missing env var ¦ `hosts: [a]\npassword: ${NOT_SET_ANYWHERE}` ¦ password: environment variable NOT_SET_ANYWHERE is not set (replicant.yaml:2)",

@@ -52,6 +52,7 @@ public final class ReplicaMonitor implements AutoCloseable {
     private final Duration timeout;
     private final int downAfter;
     private final int upAfter;
+    private final String cdcSlot;
     private final WalHistory history = new WalHistory(4096);
     private final ScheduledExecutorService executor;
     private final AtomicBoolean tickQueued = new AtomicBoolean();
@@ -84,6 +85,7 @@ public final class ReplicaMonitor implements AutoCloseable {
         this.timeout = config.get(ReplicantOptions.HEALTH_TIMEOUT);
         this.downAfter = config.get(ReplicantOptions.HEALTH_DOWN_AFTER);
         this.upAfter = config.get(ReplicantOptions.HEALTH_UP_AFTER);
+        this.cdcSlot = config.get(ReplicantOptions.CDC_SLOT);
         AtomicInteger threads = new AtomicInteger();
         this.executor = Executors.newScheduledThreadPool(backends.size(), r -> {
             Thread t = new Thread(r, "replicant-" + cluster + "-monitor-" + threads.incrementAndGet());
@@ -172,6 +174,9 @@ public final class ReplicaMonitor implements AutoCloseable {
             }
             List<FailoverCoordinator.HostState> states = new ArrayList<>(probes.size());
             for (Probe p : probes) {
+                if (p.backend.host().cdcFollower()) {
+                    continue; // never a primary: it has its own WAL, not the cluster's
+                }
                 states.add(new FailoverCoordinator.HostState(p.backend, p.reachable, p.inRecovery, p.timeline, p.position));
             }
             failover.reconcile(states, System.nanoTime());
@@ -189,7 +194,9 @@ public final class ReplicaMonitor implements AutoCloseable {
             if (probe.connection == null) {
                 probe.connection = connector.open(probe.backend.host());
             }
-            answer = WalPosition.of(probe.connection, (int) Math.max(1, timeout.toSeconds()));
+            int seconds = (int) Math.max(1, timeout.toSeconds());
+            answer = probe.backend.host().cdcFollower() ? WalPosition.ofCdcFollower(probe.connection, cdcSlot, seconds)
+                    : WalPosition.of(probe.connection, seconds);
         } catch (SQLException e) {
             failed(probe, e);
             return;
@@ -228,7 +235,8 @@ public final class ReplicaMonitor implements AutoCloseable {
         }
         probe.warned = false;
         if (position == Lsn.UNKNOWN) {
-            probe.backend.updateLag(position, 0, 0, true, "has not replayed any WAL yet");
+            probe.backend.updateLag(position, 0, 0, true, probe.backend.host().cdcFollower()
+                    ? "the CDC pipeline (slot " + cdcSlot + ") has applied nothing here yet" : "has not replayed any WAL yet");
             return;
         }
         long primaryPosition = history.latest();

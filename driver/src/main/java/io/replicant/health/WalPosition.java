@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
+import io.replicant.config.HostSpec;
 import io.replicant.router.Lsn;
 
 /**
@@ -69,8 +70,24 @@ public record WalPosition(boolean inRecovery, long lsn, int timeline) {
         return insertLsn;
     }
 
-    /** A standby's replay position (-1 if it has replayed nothing or is no longer in recovery). */
-    public static long replayed(Connection connection) throws SQLException {
+    /**
+     * A CDC follower's applied position for {@code slot}, reported like a standby's: Replicant sends it no
+     * writes, so for routing it is in recovery.
+     */
+    public static WalPosition ofCdcFollower(Connection connection, String slot, int timeoutSeconds)
+            throws SQLException {
+        return new WalPosition(true, CdcFollowerPosition.applied(connection, slot, timeoutSeconds), 0);
+    }
+
+    /**
+     * How far a read-only backend has got: a standby's replay position, or a CDC follower's applied position for
+     * {@code slot}; -1 if nothing yet (or the standby is no longer in recovery).
+     */
+    public static long replayed(Connection connection, HostSpec host, String slot) throws SQLException {
+        return host.cdcFollower() ? CdcFollowerPosition.applied(connection, slot, 0) : replayed(connection);
+    }
+
+    private static long replayed(Connection connection) throws SQLException {
         try (Statement s = connection.createStatement();
                 ResultSet rs = s.executeQuery("SELECT pg_last_wal_replay_lsn()::text")) {
             rs.next();

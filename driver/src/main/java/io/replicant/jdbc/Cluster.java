@@ -89,6 +89,10 @@ public final class Cluster implements AutoCloseable {
         List<HostSpec> hosts = config.hosts();
         HostSpec primaryHost = config.get(ReplicantOptions.PRIMARY).equals("discover") ? discoverPrimary(config)
                 : hosts.get(0);
+        if (primaryHost.cdcFollower()) {
+            throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "the first host " + primaryHost.address() + " is the "
+                    + "primary (primary: first) but is declared a CDC follower (replication: cdc)");
+        }
         Backend primary = new Backend(primaryHost, Backend.Role.PRIMARY);
         List<Backend> replicas = new ArrayList<>();
         for (HostSpec host : hosts) {
@@ -96,10 +100,12 @@ public final class Cluster implements AutoCloseable {
                 replicas.add(new Backend(host, Backend.Role.REPLICA));
             }
         }
+        int standbys = standbys(hosts);
         if (config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
-                && config.get(ReplicantOptions.QUORUM_W) > replicas.size()) {
+                && config.get(ReplicantOptions.QUORUM_W) > standbys) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum.w " + config.get(ReplicantOptions.QUORUM_W)
-                    + " is more than the " + replicas.size() + " configured replicas: no commit could ever succeed");
+                    + " is more than the " + standbys + " configured streaming replicas: no commit could ever "
+                    + "succeed");
         }
         Cluster cluster = new Cluster(config, primary, replicas, registry);
         try (Connection check = connectDirectly(config, primaryHost)) {
@@ -119,6 +125,11 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
+    /** The hosts a quorum commit can count: every streaming host but the primary. */
+    private static int standbys(List<HostSpec> hosts) {
+        return (int) hosts.stream().filter(h -> !h.cdcFollower()).count() - 1;
+    }
+
     /** Quorum waits read standby positions from pg_stat_replication, which only privileged roles see. */
     private static void checkCanSeeStandbyPositions(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_has_role(current_user, "
@@ -136,6 +147,9 @@ public final class Cluster implements AutoCloseable {
         List<HostSpec> primaries = new ArrayList<>();
         SQLException last = null;
         for (HostSpec host : config.hosts()) {
+            if (host.cdcFollower()) {
+                continue; // writable, but not the cluster's primary
+            }
             try (Connection c = connectDirectly(config, host); Statement s = c.createStatement();
                     ResultSet rs = s.executeQuery("SELECT pg_is_in_recovery()")) {
                 rs.next();
@@ -336,6 +350,11 @@ public final class Cluster implements AutoCloseable {
 
     long lastCommitNanos() {
         return lastCommitNanos;
+    }
+
+    /** The most W can be: the streaming replicas (CDC followers are not counted). */
+    int standbyCount() {
+        return standbys(config.hosts());
     }
 
     /** W for commits without an override: {@code quorum.w} in {@code replication.mode: sync}, else 0. */

@@ -287,11 +287,12 @@ final class LogicalSession implements SessionView {
         Backend replica = decision.backend();
         long start = System.nanoTime();
         long deadline = start + cluster.config().get(ReplicantOptions.MAX_WAIT).toNanos();
+        String cdcSlot = cluster.config().get(ReplicantOptions.CDC_SLOT);
         try {
             PhysicalConnection pc = physicalFor(replica);
             while (true) {
                 pc.setAutoCommit(true);
-                long replayed = WalPosition.replayed(pc.connection);
+                long replayed = WalPosition.replayed(pc.connection, replica.host(), cdcSlot);
                 replica.observeReplay(replayed);
                 if (replayed >= decision.requiredLsn()) {
                     cluster.metrics().consistencyWait(System.nanoTime() - start, true);
@@ -369,9 +370,9 @@ final class LogicalSession implements SessionView {
     }
 
     void quorumForNextCommit(int w) throws SQLException {
-        if (w < 0 || w > cluster.replicas().size()) {
+        if (w < 0 || w > cluster.standbyCount()) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum must be between 0 and the "
-                    + cluster.replicas().size() + " configured replicas, but was " + w);
+                    + cluster.standbyCount() + " configured streaming replicas, but was " + w);
         }
         quorumOverride = w;
     }

@@ -134,6 +134,6 @@ public final class Backend {
 
     @Override
     public String toString() {
-        return (isPrimary() ? "primary " : "replica ") + name();
+        return (isPrimary() ? "primary " : host.cdcFollower() ? "CDC follower " : "replica ") + name();
     }
 }

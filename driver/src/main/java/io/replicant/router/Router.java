@@ -176,7 +176,9 @@ public final class Router {
         List<Backend> candidates = new ArrayList<>(read.replicas.size() + 1);
         boolean lagging = false;
         for (Backend replica : read.replicas) {
-            if (replica.weight() > 0 && (tag == null || replica.tags().contains(tag))) {
+            // a CDC follower may lack tables or name them otherwise: only reads sent to its tags go there
+            boolean inGroup = tag == null ? !replica.host().cdcFollower() : replica.tags().contains(tag);
+            if (replica.weight() > 0 && inGroup) {
                 if (replica.isEligible()) {
                     candidates.add(replica);
                 } else if (replica.isAvailable()) {

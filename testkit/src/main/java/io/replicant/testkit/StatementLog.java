@@ -41,6 +41,18 @@ public final class StatementLog {
             return names;
         }
 
+        /** How many times the nodes logged {@code marker} after this mark, all nodes together. */
+        public int count(String marker) {
+            int count = 0;
+            for (Map.Entry<PgNode, Long> e : offsets.entrySet()) {
+                String log = e.getKey().logSince(e.getValue());
+                for (int at = log.indexOf(marker); at >= 0; at = log.indexOf(marker, at + marker.length())) {
+                    count++;
+                }
+            }
+            return count;
+        }
+
         /** The log lines after this mark that contain {@code marker}, per node, for failure messages. */
         public Map<String, String> linesWith(String marker) {
             Map<String, String> out = new LinkedHashMap<>();

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Follower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Follower.class);
-    static final String POSITION_TABLE = "replicant_cdc_position";
+    private static final String POSITION_TABLE = FollowerSpec.POSITION_TABLE;
     private static final long IDLE_POSITION_INTERVAL_NANOS = 1_000_000_000L;
 
     /** Where a follower stands. */

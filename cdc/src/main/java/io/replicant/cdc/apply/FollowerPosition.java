@@ -33,7 +33,7 @@ public record FollowerPosition(long lsn, Instant commitTime, Instant appliedAt) 
         properties.setProperty("connectTimeout", "5");
         try (Connection c = DriverManager.getConnection(spec.url(), properties);
                 PreparedStatement select = c.prepareStatement("SELECT lsn, commit_time, applied_at FROM "
-                        + Follower.POSITION_TABLE + " WHERE slot = ?")) {
+                        + FollowerSpec.POSITION_TABLE + " WHERE slot = ?")) {
             select.setString(1, slot);
             try (ResultSet rs = select.executeQuery()) {
                 return rs.next() ? new FollowerPosition(rs.getLong(1), instant(rs.getTimestamp(2)),

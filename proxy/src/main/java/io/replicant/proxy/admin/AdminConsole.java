@@ -261,7 +261,7 @@ public final class AdminConsole {
     }
 
     private static String role(Backend b) {
-        return b.isPrimary() ? "primary" : "replica";
+        return b.isPrimary() ? "primary" : b.host().cdcFollower() ? "cdc_follower" : "replica";
     }
 
     private static String nz(String s) {

@@ -1,0 +1,211 @@
+package io.replicant.cdc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.function.BooleanSupplier;
+
+import io.replicant.ReplicantConnection;
+import io.replicant.ReplicantDataSource;
+import io.replicant.config.ReplicantConfig;
+import io.replicant.config.YamlConfigLoader;
+import io.replicant.router.Backend;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PgNode;
+import io.replicant.testkit.StatementLog;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A CDC follower as a read backend of the driver ({@code replication: cdc}): one YAML file configures the
+ * pipeline and the driver; reads routed to the follower's tag see their own writes in {@code session} and
+ * {@code token} mode, and a follower that falls behind leaves the read pool.
+ */
+class CdcFollowerRoutingIT {
+    private static final String TAG = "reporting";
+    /** In every routed read, so the follower's statement log shows which reads it served. */
+    private static final String MARKER = "/* counter-read */";
+    private static LocalPostgresCluster source;
+    private static LocalPostgresCluster target;
+
+    @TempDir
+    static Path dir;
+    private static Path yaml;
+
+    @BeforeAll
+    static void start() throws Exception {
+        source = LocalPostgresCluster.builder().replicas(0).start();
+        target = LocalPostgresCluster.builder().replicas(0).logStatements(true).start();
+        try (Connection c = source.primary().connect("app"); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL)");
+            s.execute("INSERT INTO counter VALUES (1, 0), (2, 0)");
+            s.execute("CREATE TABLE filler (id serial PRIMARY KEY, pad text)");
+        }
+        yaml = dir.resolve("replicant.yaml");
+        Files.writeString(yaml, String.join("\n",
+                "hosts:",
+                "  - " + source.primary().address(),
+                "  - host: " + PgNode.HOST,
+                "    port: " + target.primary().port(),
+                "    replication: cdc",
+                "    tags: [" + TAG + "]",
+                "database: app",
+                "user: postgres",
+                "monitor:",
+                "  interval: 50ms",
+                "lag:",
+                "  max_bytes: 64kB",
+                "rules:",
+                "  - name: counters-from-the-follower",
+                "    match: {kind: [select], tables: '^counter$'}",
+                "    route: replica",
+                "    tag: " + TAG,
+                "cdc:",
+                "  slot: routing_slot",
+                "  publication: routing_slot",
+                "  tables: ['public\\.counter', 'public\\.filler']",
+                "  poll_interval: 5ms",
+                "  confirm_interval: 100ms",
+                "  http:",
+                "    listen: 127.0.0.1:0",
+                "  followers:",
+                "    - name: " + TAG,
+                "      url: " + target.primary().jdbcUrl("app"),
+                "      user: postgres",
+                "      create_tables: true",
+                ""));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (source != null) {
+            source.close();
+        }
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    @Test
+    void readsRoutedToTheFollowerSeeTheirOwnWritesAndALaggingFollowerLeavesThePool() throws Exception {
+        ReplicantConfig config = YamlConfigLoader.load(yaml).build();
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null);
+                ReplicantDataSource ds = new ReplicantDataSource("jdbc:replicant:file:" + yaml)) {
+            Backend follower = ds.cluster().replicas().get(0);
+            await("the follower has the snapshot and is eligible", follower::isEligible);
+            String followerName = follower.name();
+
+            try (Connection c = ds.getConnection()) {
+                StatementLog.Mark mark = target.markLogs();
+                int stale = staleReads(c, c, 100, 1, false);
+                assertTrue(stale > 0, "eventual reads right after a write must be able to miss it on the follower, "
+                        + "else this test could not catch a stale read; saw " + stale);
+                assertEquals(followerName, c.unwrap(ReplicantConnection.class).lastRoute().backend());
+                assertEquals(100, mark.count(MARKER), "the reads ran on the follower's server");
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
+                    rs.next();
+                }
+                assertEquals("primary", c.unwrap(ReplicantConnection.class).lastRoute().target(),
+                        "a read not routed to the follower's tag never goes there");
+            }
+
+            try (Connection c = ds.getConnection()) {
+                c.unwrap(ReplicantConnection.class).setConsistency("session");
+                StatementLog.Mark mark = target.markLogs();
+                assertEquals(0, staleReads(c, c, 1000, 1, false), "stale reads in session mode");
+                int onFollower = mark.count(MARKER);
+                assertTrue(onFollower > 500, "most session reads waited for the follower instead of going to the "
+                        + "primary: " + onFollower + " of 1000");
+            }
+
+            try (Connection writer = ds.getConnection(); Connection reader = ds.getConnection()) {
+                reader.unwrap(ReplicantConnection.class).setConsistency("token");
+                assertEquals(0, staleReads(writer, reader, 300, 2, true), "stale reads with a passed token");
+            }
+
+            pipeline.pause(TAG);
+            try (Connection c = ds.getConnection()) {
+                fill(256);
+                await("the paused follower leaves the read pool", follower::isLagging);
+                assertTrue(follower.reason().contains("lag.max_bytes"), follower.reason());
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT v FROM counter")) {
+                    rs.next();
+                }
+                ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+                assertEquals("primary", rc.lastRoute().target());
+                assertEquals("replica_lag", rc.lastRoute().reason());
+            }
+            pipeline.resume(TAG);
+            await("the follower is back after catching up", () -> follower.isEligible() && follower.lagBytes() == 0);
+            try (Connection c = ds.getConnection(); Statement s = c.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT v FROM counter")) {
+                rs.next();
+                assertEquals(followerName, c.unwrap(ReplicantConnection.class).lastRoute().backend());
+            }
+        }
+    }
+
+    @Test
+    void aFollowerIsNeverThePrimary() throws Exception {
+        Path file = dir.resolve("first.yaml");
+        Files.writeString(file, String.join("\n", "hosts:",
+                "  - {host: 127.0.0.1, port: " + target.primary().port() + ", replication: cdc, tags: [x]}",
+                "database: app", "user: postgres", ""));
+        SQLException e = assertThrows(SQLException.class,
+                () -> new ReplicantDataSource("jdbc:replicant:file:" + file).cluster());
+        assertEquals("22023", e.getSQLState());
+        assertTrue(e.getMessage().contains("replication: cdc"), e.getMessage());
+    }
+
+    /** Writes then reads one counter {@code n} times; returns how many reads did not see their own write. */
+    private static int staleReads(Connection writer, Connection reader, int n, int id, boolean passToken)
+            throws SQLException {
+        int stale = 0;
+        try (PreparedStatement update = writer.prepareStatement("UPDATE counter SET v = ? WHERE id = ?");
+                PreparedStatement select = reader.prepareStatement("SELECT v FROM counter WHERE id = ? " + MARKER)) {
+            update.setInt(2, id);
+            select.setInt(1, id);
+            for (int i = 1; i <= n; i++) {
+                update.setInt(1, i);
+                assertEquals(1, update.executeUpdate());
+                if (passToken) {
+                    String token = writer.unwrap(ReplicantConnection.class).getConsistencyToken();
+                    assertNotNull(token);
+                    reader.unwrap(ReplicantConnection.class).setConsistencyToken(token);
+                }
+                try (ResultSet rs = select.executeQuery()) {
+                    assertTrue(rs.next());
+                    if (rs.getInt(1) != i) {
+                        stale++;
+                    }
+                }
+            }
+        }
+        return stale;
+    }
+
+    private static void fill(int kb) throws SQLException {
+        try (Connection c = source.primary().connect("app"); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO filler (pad) SELECT repeat('x', 1000) FROM generate_series(1, " + kb + ")");
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting until " + what);
+            PgNode.sleep(20);
+        }
+    }
+}
