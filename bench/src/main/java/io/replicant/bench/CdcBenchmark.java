@@ -33,6 +33,7 @@ import io.replicant.testkit.PgNode;
  * Run it with {@code bench/cdc} ({@code --quick} for a short check of the harness).
  */
 public final class CdcBenchmark {
+    private static final int DRAIN_ROUNDS = 3;
     private static final String TABLES = "pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history, lat";
 
     private final LocalPostgresCluster source;
@@ -75,18 +76,18 @@ public final class CdcBenchmark {
         int backlog = quick ? 1_000 : 5_000;
         int latencySeconds = quick ? 5 : 20;
 
-        // PostgreSQL's logical replication. Each consumer drains a backlog twice; the first warms it up (the JIT
-        // compiles Debezium's code paths during the first few hundred thousand changes) and only the second counts.
+        // PostgreSQL's logical replication. Each consumer drains DRAIN_ROUNDS backlogs and only the last counts: the
+        // JIT is still compiling Debezium's code paths during the first few hundred thousand changes.
         execute(target.primary(), "native", "CREATE SUBSCRIPTION bench_sub CONNECTION 'host=" + PgNode.HOST
                 + " port=" + primary.port() + " dbname=app user=postgres' PUBLICATION bench_pub");
         awaitCopied("native");
-        double nativeRate = 0;
+        double[] nativeDrain = null;
         long events = 0;
-        for (int round = 0; round < 2; round++) {
+        for (int round = 0; round < DRAIN_ROUNDS; round++) {
             execute(target.primary(), "native", "ALTER SUBSCRIPTION bench_sub DISABLE");
             events = backlog(backlog);
             execute(target.primary(), "native", "ALTER SUBSCRIPTION bench_sub ENABLE");
-            nativeRate = drainRate("native", events);
+            nativeDrain = drain("native", events);
         }
         double[] nativeLatency = latency("native", latencySeconds);
         execute(target.primary(), "native", "ALTER SUBSCRIPTION bench_sub DISABLE");
@@ -95,12 +96,12 @@ public final class CdcBenchmark {
         CdcPipeline pipeline = CdcPipeline.start(config("25ms"), null);
         awaitCopied("replicant");
         awaitPosition(pipeline); // the copy is complete only once the follower has a position
-        double replicantRate = 0;
-        for (int round = 0; round < 2; round++) {
+        double[] replicantDrain = null;
+        for (int round = 0; round < DRAIN_ROUNDS; round++) {
             pipeline.close();
             long replicantEvents = backlog(backlog);
             pipeline = CdcPipeline.start(config("25ms"), null);
-            replicantRate = drainRate("replicant", replicantEvents);
+            replicantDrain = drain("replicant", replicantEvents);
         }
         double[] replicantLatency = latency("replicant", latencySeconds);
         double idleCpu = idleCpu(quick ? 5 : 20);
@@ -110,18 +111,20 @@ public final class CdcBenchmark {
         double fastIdleCpu = idleCpu(quick ? 5 : 20);
         pipeline.close();
 
-        report.add("| consumer | drain events/s | ratio | latency p50 | p99 (at 1,000 tx/s) | idle CPU |");
-        report.add("|---|---:|---:|---:|---:|---:|");
-        report.add(String.format("| PostgreSQL logical replication | %,.0f | 1.00× | %.1f ms | %.1f ms | – |",
-                nativeRate, nativeLatency[0], nativeLatency[1]));
-        report.add(String.format("| Replicant (poll_interval 25ms, default) | %,.0f | %.2f× | %.1f ms | %.1f ms | %.1f%% |",
-                replicantRate, replicantRate / nativeRate, replicantLatency[0], replicantLatency[1], idleCpu));
-        report.add(String.format("| Replicant (poll_interval 5ms) | – | – | %.1f ms | %.1f ms | %.1f%% |",
+        report.add("| consumer | drain events/s | ratio | CPU per 1,000 events | latency p50 | p99 (at 1,000 tx/s) "
+                + "| idle CPU |");
+        report.add("|---|---:|---:|---:|---:|---:|---:|");
+        report.add(String.format("| PostgreSQL logical replication | %,.0f | 1.00× | %.1f ms | %.1f ms | %.1f ms | – |",
+                nativeDrain[0], nativeDrain[1], nativeLatency[0], nativeLatency[1]));
+        report.add(String.format("| Replicant (poll_interval 25ms, default) | %,.0f | %.2f× | %.1f ms | %.1f ms | %.1f ms "
+                + "| %.1f%% |", replicantDrain[0], replicantDrain[0] / nativeDrain[0], replicantDrain[1],
+                replicantLatency[0], replicantLatency[1], idleCpu));
+        report.add(String.format("| Replicant (poll_interval 5ms) | – | – | – | %.1f ms | %.1f ms | %.1f%% |",
                 fastLatency[0], fastLatency[1], fastIdleCpu));
         System.out.println();
         System.out.println("CDC benchmark (" + (quick ? "--quick, not for numbers" : "full") + "): backlog of "
-                + backlog * 8 + " pgbench TPC-B transactions (" + events + " row changes, after a warm-up backlog "
-                + "as big), latency over "
+                + backlog * 8 + " pgbench TPC-B transactions (" + events + " row changes, after " + (DRAIN_ROUNDS - 1)
+                + " warm-up backlogs as big; CPU: both PostgreSQL servers and the pipeline's JVM), latency over "
                 + latencySeconds + " s of inserts at 1,000/s (pgbench -R 1000 -c 4)");
         report.forEach(System.out::println);
     }
@@ -152,26 +155,59 @@ public final class CdcBenchmark {
         return (count(source.primary(), "app", "pgbench_history") - before) * 4;
     }
 
-    /** Row changes per second from the consumer's first applied change of the backlog to its last. */
-    private double drainRate(String database, long events) throws Exception {
-        long goal = count(source.primary(), "app", "pgbench_history");
-        long start = count(target.primary(), database, "pgbench_history");
+    /**
+     * Row changes per second from the consumer's first applied change of the backlog to its last, and the CPU
+     * every process on the machine that takes part (both PostgreSQL servers, this JVM with the pipeline) spent per
+     * 1,000 row changes meanwhile. Progress is read from the history table's key index, which costs the follower
+     * next to nothing (counting its rows every few milliseconds would take a core).
+     */
+    private double[] drain(String database, long events) throws Exception {
+        long goal = maxHistoryId(source.primary(), "app");
+        long start = maxHistoryId(target.primary(), database);
         long first = 0;
+        long cpuAtFirst = 0;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
         while (System.nanoTime() < deadline) {
-            long now = count(target.primary(), database, "pgbench_history");
+            long now = maxHistoryId(target.primary(), database);
             if (first == 0 && now > start) {
                 first = System.nanoTime();
+                cpuAtFirst = cpuNanos();
                 if (now >= goal) {
                     throw new IllegalStateException(database + " applied the whole backlog between two looks");
                 }
             }
             if (now >= goal) {
-                return events / ((System.nanoTime() - first) / 1e9);
+                double seconds = (System.nanoTime() - first) / 1e9;
+                return new double[] {events / seconds, (cpuNanos() - cpuAtFirst) / 1e6 / (events / 1000.0)};
             }
             Thread.sleep(5);
         }
         throw new IllegalStateException(database + " did not drain the backlog within 10 minutes");
+    }
+
+    /** CPU time of this JVM and of every PostgreSQL process on the machine (the benchmark starts all of them). */
+    private static long cpuNanos() throws IOException {
+        long nanos = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+        long ticks = 0;
+        try (var processes = Files.list(Path.of("/proc"))) {
+            for (Path dir : (Iterable<Path>) processes::iterator) {
+                if (!dir.getFileName().toString().chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    if (!Files.readString(dir.resolve("comm")).startsWith("postgres")) {
+                        continue;
+                    }
+                    String stat = Files.readString(dir.resolve("stat"));
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                } catch (IOException gone) {
+                    // the process ended while we looked
+                }
+            }
+        }
+        return nanos + ticks * 10_000_000L; // USER_HZ is 100 on Linux
     }
 
     /** p50 and p99 in milliseconds of source insert to follower apply, at 1,000 single-row transactions/s. */
@@ -231,6 +267,14 @@ public final class CdcBenchmark {
     private static long maxId(PgNode node) throws SQLException {
         try (Connection c = node.connect("app"); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM lat")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static long maxHistoryId(PgNode node, String database) throws SQLException {
+        try (Connection c = node.connect(database); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM pgbench_history")) {
             rs.next();
             return rs.getLong(1);
         }
