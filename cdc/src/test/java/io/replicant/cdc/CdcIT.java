@@ -287,11 +287,17 @@ class CdcIT {
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
             assertTrue(http("GET", base + "/status").body().contains("pg active"));
 
-            // A follower table damaged behind the pipeline's back is put right by copying the table again.
+            // A follower table damaged behind the pipeline's back is put right by copying the table again: rows
+            // changed, missing or not on the source.
             try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
                 s.execute("UPDATE events SET what = 'damaged' WHERE id = 1");
                 s.execute("DELETE FROM events WHERE id = 2");
+                s.execute("INSERT INTO events VALUES (99, 'not on the source')");
             }
+            try (Connection c = DriverManager.getConnection(H2_URL, "sa", ""); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO events (id, what) VALUES (99, 'not on the source')");
+            }
+            assertEquals(3L, h2Count("events"));
             assertEquals(202, http("POST", base + "/tables/public.events/resnapshot").statusCode());
             assertEquals(400, http("POST", base + "/tables/events;drop/resnapshot").statusCode());
             awaitEqual("events", 2);
@@ -300,6 +306,45 @@ class CdcIT {
 
             onSource("TRUNCATE events");
             awaitEqual("events", 0);
+        }
+    }
+
+    @Test
+    void aReCopyReplacesTheRowsInOneFollowerTransactionAcrossManyBatches() throws Exception {
+        onSource("CREATE TABLE big (id int PRIMARY KEY, v int)",
+                "INSERT INTO big SELECT g, g FROM generate_series(1, 1000) g");
+        ReplicantConfig config = config("big_slot", "public\\.big", pgFollower("pg") + "\n  max_batch_size: 100");
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "1000");
+            try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO big VALUES (5000, 0)");
+            }
+            onSource("DELETE FROM big WHERE id <= 10");
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "991");
+
+            java.util.concurrent.atomic.AtomicBoolean copying = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Thread reader = new Thread(() -> {
+                try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+                    while (copying.get()) {
+                        try (ResultSet rs = s.executeQuery("SELECT count(*) FROM big")) {
+                            rs.next();
+                            seen.add(rs.getString(1));
+                        }
+                    }
+                } catch (SQLException e) {
+                    seen.add(e.toString());
+                }
+            });
+            reader.start();
+            pipeline.resnapshot("public.big");
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "990");
+            copying.set(false);
+            reader.join();
+            assertTrue(java.util.Set.of("991", "990").containsAll(seen) && seen.contains("991"), "a reader sees the "
+                    + "old rows or the new ones, nothing between: the re-copy of 10 batches is one follower transaction; "
+                    + "saw " + seen);
+            assertEquals("0", scalar(target.primary(), "reports", "SELECT count(*) FROM big WHERE id = 5000 OR id <= 10"));
         }
     }
 

@@ -75,6 +75,15 @@ final class ChangeWriter implements AutoCloseable {
         }
     }
 
+    /**
+     * Deletes every row of the table, inside the open transaction (never TRUNCATE: readers keep seeing the rows
+     * until the commit, and no lock shuts them out meanwhile).
+     */
+    void deleteAll(TargetTable table) throws SQLException {
+        flush();
+        runNow("DELETE FROM " + table.sqlName(), List.of(), List.of());
+    }
+
     /** Sends what is queued. */
     void flush() throws SQLException {
         if (pending != null) {

@@ -27,6 +27,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
 import io.replicant.cdc.event.Change;
 import io.replicant.cdc.event.Lsn;
+import io.replicant.cdc.event.Recopy;
 import io.replicant.cdc.event.SourceTransaction;
 import io.replicant.cdc.event.TableId;
 import io.replicant.config.FollowerSpec;
@@ -80,6 +81,9 @@ public final class Follower implements AutoCloseable {
     private Connection connection;
     private ChangeWriter writer;
     private volatile State state = State.DOWN;
+    /** The table whose re-copy is open in the follower transaction, or null. */
+    private TableId recopying;
+    private long recopiedRows;
     private volatile long position;
     private volatile Instant positionTime;
     private volatile String lastError;
@@ -199,6 +203,9 @@ public final class Follower implements AutoCloseable {
         if (state != State.ACTIVE) {
             return 0;
         }
+        if (recopying != null || units.stream().anyMatch(u -> u.recopy() != null)) {
+            return applyWithRecopy(units);
+        }
         List<SourceTransaction> work = new ArrayList<>(units.size());
         int redelivered = 0;
         for (SourceTransaction unit : units) {
@@ -247,6 +254,73 @@ public final class Follower implements AutoCloseable {
     }
 
     /**
+     * Units one by one, a re-copy's chunks into one follower transaction that stays open from the chunk that
+     * begins it (which deletes the table's rows) to the one that ends it (which commits). Chunks carry no position,
+     * so they are acknowledged as they are written: if the pipeline stops before the end, the follower rolls the
+     * re-copy back and keeps its rows as they were.
+     */
+    private int applyWithRecopy(List<SourceTransaction> units) {
+        for (int i = 0; i < units.size(); i++) {
+            SourceTransaction unit = units.get(i);
+            Recopy recopy = unit.recopy();
+            if (recopy == null) {
+                if (recopying != null) {
+                    abandonRecopy("transaction " + unit.id() + " streamed before it ended");
+                }
+                if (apply(List.of(unit)) == 0) {
+                    return i;
+                }
+                continue;
+            }
+            if (!selects(recopy.table())) {
+                continue;
+            }
+            if (!recopy.begins() && !recopy.table().equals(recopying)) {
+                continue; // the rest of a re-copy whose beginning this follower missed (it was paused or down)
+            }
+            try {
+                Map<TableId, TargetTable> targets = resolve(List.of(unit));
+                if (recopy.begins()) {
+                    if (recopying != null) {
+                        abandonRecopy("a re-copy of " + recopy.table() + " began before it ended");
+                    }
+                    writer.deleteAll(tables.resolve(connection, recopy.table(), Set.of()));
+                    recopying = recopy.table();
+                    recopiedRows = 0;
+                }
+                for (Change change : unit.changes()) {
+                    writer.write(change, targets.get(change.table()), true);
+                }
+                writer.flush();
+                recopiedRows += unit.changes().size();
+                if (recopy.ends()) {
+                    commit(List.of(unit));
+                    LOG.info("{}: replaced the rows of {} with the source's {} rows", spec, recopy.table(), recopiedRows);
+                    recopying = null;
+                }
+            } catch (SQLException | ApplyException e) {
+                String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
+                abandonRecopy(problem);
+                errors.increment();
+                if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
+                    goDown(problem);
+                } else {
+                    stop("re-copy of " + recopy.table() + ": " + problem);
+                }
+                return i;
+            }
+        }
+        return units.size();
+    }
+
+    private void abandonRecopy(String why) {
+        rollbackQuietly();
+        LOG.error("{}: the re-copy of {} was rolled back ({}); the follower keeps the table's rows as they were; "
+                + "ask for the re-copy again", spec, recopying, why);
+        recopying = null;
+    }
+
+    /**
      * Moves the stored position past source transactions with nothing for this follower (other tables, the
      * heartbeat), at most once a second, so status and lag stay true while its tables are quiet.
      */
@@ -277,7 +351,8 @@ public final class Follower implements AutoCloseable {
     /** The unit with only the changes of tables this follower takes, or null when there are none. */
     private SourceTransaction mine(SourceTransaction unit) {
         List<Change> mine = unit.changes().stream().filter(c -> selects(c.table())).toList();
-        return mine.isEmpty() ? null : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine);
+        return mine.isEmpty() ? null
+                : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), mine, unit.recopy());
     }
 
     /** Whether this follower receives changes of {@code table}. */
@@ -446,6 +521,11 @@ public final class Follower implements AutoCloseable {
     }
 
     private void closeConnection() {
+        if (recopying != null) {
+            LOG.error("{}: the re-copy of {} ends unfinished (the connection closes) and is rolled back; the follower "
+                    + "keeps the table's rows as they were; ask for the re-copy again", spec, recopying);
+            recopying = null;
+        }
         if (writer != null) {
             writer.close();
             writer = null;

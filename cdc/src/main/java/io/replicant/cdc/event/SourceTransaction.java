@@ -4,18 +4,25 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * What followers apply atomically: one committed source transaction, or a chunk of the initial snapshot.
+ * What followers apply atomically: one committed source transaction, or a chunk of the initial snapshot (a
+ * re-copy's chunks together, see {@link Recopy}).
  *
  * @param id         the source transaction id; 0 for a snapshot chunk
  * @param commitLsn  the commit's WAL position, which becomes a follower's stored position once applied; 0 for a
  *                   snapshot chunk but the last, whose position is the snapshot's
  * @param commitTime when it committed on the source (for the last snapshot chunk: when the snapshot began)
  * @param changes    in source order; may be empty (a transaction that touched no streamed table)
+ * @param recopy     for a chunk of a table's re-copy while streaming, which part of it; else null
  */
-public record SourceTransaction(long id, long commitLsn, Instant commitTime, List<Change> changes) {
+public record SourceTransaction(long id, long commitLsn, Instant commitTime, List<Change> changes, Recopy recopy) {
 
     public SourceTransaction {
         changes = List.copyOf(changes);
+    }
+
+    /** A source transaction, or a chunk of the initial snapshot. */
+    public SourceTransaction(long id, long commitLsn, Instant commitTime, List<Change> changes) {
+        this(id, commitLsn, commitTime, changes, null);
     }
 
     /** A snapshot chunk that is not the last one: applied every time it is delivered, it moves no position. */
@@ -25,7 +32,7 @@ public record SourceTransaction(long id, long commitLsn, Instant commitTime, Lis
 
     @Override
     public String toString() {
-        return (id == 0 ? "snapshot chunk" : "transaction " + id) + " (" + changes.size() + " changes, commit "
+        return (recopy != null ? "re-copy chunk of " + recopy.table() : id == 0 ? "snapshot chunk" : "transaction " + id) + " (" + changes.size() + " changes, commit "
                 + Lsn.format(commitLsn) + ")";
     }
 }

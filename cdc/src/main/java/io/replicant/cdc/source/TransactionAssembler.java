@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.Recopy;
 import io.replicant.cdc.event.SourceTransaction;
 import io.replicant.cdc.event.TableId;
 import org.apache.kafka.connect.data.Struct;
@@ -40,6 +41,9 @@ final class TransactionAssembler<R> {
 
     /** True once a transaction has streamed: snapshot rows after that are a re-copy of a table. */
     private boolean streaming;
+    /** The table being re-copied, and whether the next chunk is its first. */
+    private TableId recopyTable;
+    private boolean recopyBegins;
 
     TransactionAssembler(Set<TableId> internalTables) {
         this.internalTables = Set.copyOf(internalTables);
@@ -91,6 +95,10 @@ final class TransactionAssembler<R> {
             String snapshot = source.getString("snapshot");
             boolean isSnapshot = snapshot != null && !snapshot.equals("false");
             Change change = ChangeDecoder.decode(record, value, source);
+            if (isSnapshot && streaming && change != null && recopyTable != null && !change.table().equals(recopyTable)
+                    && !openRecords.isEmpty()) {
+                done.add(snapshotChunk(0, Instant.now(), true)); // the previous table's last rows (no marker came)
+            }
             openRecords.add(handle);
             if (!isSnapshot) {
                 openEvents++;
@@ -100,11 +108,18 @@ final class TransactionAssembler<R> {
             }
             if (isSnapshot) {
                 inSnapshot = true;
+                if (streaming && change != null && !change.table().equals(recopyTable)) {
+                    recopyTable = change.table(); // a chunk holds one table's rows: the unit before ends it
+                    recopyBegins = true;
+                }
                 if (snapshot.equals("last")) {
                     // The initial copy's end is a position (streaming continues from it); a re-copy during
                     // streaming reads rows as of now, but streaming resumes where it stopped, so it moves none.
-                    done.add(snapshotChunk(streaming ? 0 : longValue(offset.get("lsn")), micros(offset.get("ts_usec"))));
+                    done.add(snapshotChunk(streaming ? 0 : longValue(offset.get("lsn")), micros(offset.get("ts_usec")),
+                            true));
                     inSnapshot = false;
+                } else if (streaming && snapshot.equals("last_in_data_collection")) {
+                    done.add(snapshotChunk(0, Instant.now(), true));
                 }
             }
         } else {
@@ -118,13 +133,22 @@ final class TransactionAssembler<R> {
     /** Called at the end of each engine batch: snapshot rows seen so far go out as one chunk. */
     List<Unit<R>> endOfBatch() {
         if (inSnapshot && !openRecords.isEmpty()) {
-            return List.of(snapshotChunk(0, Instant.now()));
+            return List.of(snapshotChunk(0, Instant.now(), false));
         }
         return List.of();
     }
 
-    private Unit<R> snapshotChunk(long lsn, Instant time) {
-        Unit<R> unit = new Unit<>(new SourceTransaction(0, lsn, time, openChanges), openRecords);
+    /** @param last whether the chunk ends its table (a re-copy) or the whole snapshot */
+    private Unit<R> snapshotChunk(long lsn, Instant time, boolean last) {
+        Recopy recopy = null;
+        if (recopyTable != null) {
+            recopy = new Recopy(recopyTable, recopyBegins, last);
+            recopyBegins = false;
+            if (last) {
+                recopyTable = null;
+            }
+        }
+        Unit<R> unit = new Unit<>(new SourceTransaction(0, lsn, time, openChanges, recopy), openRecords);
         openChanges = new ArrayList<>();
         openRecords = new ArrayList<>();
         return unit;

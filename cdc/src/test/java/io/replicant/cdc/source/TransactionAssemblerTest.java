@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.Recopy;
 import io.replicant.cdc.event.TableId;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
@@ -111,6 +112,33 @@ class TransactionAssemblerTest {
         add("r1", change("t", "r", 1, 620, "last"));
         assertEquals(2, units.size());
         assertTrue(units.get(1).transaction().isSnapshotChunk(), "a re-copy must not become a position");
+    }
+
+    @Test
+    void aReCopyIsMarkedFromTheChunkThatBeginsItToTheOneThatEndsItPerTable() {
+        add("begin", tx("BEGIN", 12, 700, null));
+        add("end", tx("END", 12, 710, 0L));
+        add("a1", change("a", "r", 1, 720, "first"));
+        List<TransactionAssembler.Unit<String>> first = assembler.endOfBatch();
+        assertEquals(new Recopy(new TableId("public", "a"), true, false), first.get(0).transaction().recopy());
+        add("a2", change("a", "r", 2, 720, "last_in_data_collection"));
+        add("b1", change("b", "r", 1, 720, "true"));
+        add("b2", change("b", "r", 2, 720, "last"));
+        assertEquals(null, units.get(0).transaction().recopy(), "a streamed transaction is not part of a re-copy");
+        assertEquals(new Recopy(new TableId("public", "a"), false, true), units.get(1).transaction().recopy());
+        assertEquals(new Recopy(new TableId("public", "b"), true, true), units.get(2).transaction().recopy());
+        assertEquals(List.of("b1", "b2"), units.get(2).records());
+        assertEquals(List.of(), assembler.endOfBatch());
+    }
+
+    @Test
+    void theInitialCopyIsNotAReCopy() {
+        add("r1", change("t", "r", 1, 500, "first"));
+        add("r2", change("t", "r", 2, 500, "last_in_data_collection"));
+        add("u1", change("u", "r", 1, 500, "last"));
+        assertEquals(1, units.size(), "only the end of the whole copy is a unit of its own here");
+        assertEquals(null, units.get(0).transaction().recopy());
+        assertEquals(500, units.get(0).transaction().commitLsn());
     }
 
     @Test
