@@ -235,8 +235,9 @@ public final class ReplicaMonitor implements AutoCloseable {
         }
         probe.warned = false;
         if (position == Lsn.UNKNOWN) {
-            probe.backend.updateLag(position, 0, 0, true, probe.backend.host().cdcFollower()
-                    ? "the CDC pipeline (slot " + cdcSlot + ") has applied nothing here yet" : "has not replayed any WAL yet");
+            String why = probe.backend.host().cdcFollower()
+                    ? "the CDC pipeline (slot " + cdcSlot + ") has applied nothing here yet" : "has not replayed any WAL yet";
+            probe.backend.updateLag(position, 0, 0, true, why);
             return;
         }
         long primaryPosition = history.latest();

@@ -32,7 +32,8 @@ public record SourceTransaction(long id, long commitLsn, Instant commitTime, Lis
 
     @Override
     public String toString() {
-        return (recopy != null ? "re-copy chunk of " + recopy.table() : id == 0 ? "snapshot chunk" : "transaction " + id) + " (" + changes.size() + " changes, commit "
-                + Lsn.format(commitLsn) + ")";
+        String what = recopy != null ? "re-copy chunk of " + recopy.table() : id == 0 ? "snapshot chunk"
+                : "transaction " + id;
+        return what + " (" + changes.size() + " changes, commit " + Lsn.format(commitLsn) + ")";
     }
 }
