@@ -56,6 +56,11 @@ class CdcCrashIT {
             // last commit ended, which once tripped Debezium's own resume logic.
             Process load = startPgbench(primary, 4, 150, "concurrent");
             Process serial = startPgbench(primary, 1, 100, "serial");
+            // Transactions of 300 changes, past the pipeline's part size of 100: kills also land between parts.
+            Path bulkScript = dir.resolve("bulk.sql");
+            Files.writeString(bulkScript, "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) "
+                    + "SELECT 1, 1, g, 1, now() FROM generate_series(1, 300) g;\n");
+            Process bulk = startPgbench(primary, 1, 2, "bulk", "-f", bulkScript.toString());
             long maxRetained = 0;
             try {
                 // The first run copies the tables and is left to finish the copy; later ones are killed at random
@@ -80,7 +85,7 @@ class CdcCrashIT {
                     maxRetained = Math.max(maxRetained, retainedWal(primary));
                 }
             } finally {
-                for (Process p : List.of(load, serial)) {
+                for (Process p : List.of(load, serial, bulk)) {
                     p.destroy();
                     p.waitFor(30, TimeUnit.SECONDS);
                 }
@@ -108,8 +113,10 @@ class CdcCrashIT {
             // Every history row was inserted once on the source; a repeated transaction would have fired the
             // follower's trigger a second time for its rows.
             assertEquals(String.valueOf(historyRows), query(target.primary(), "reports", "SELECT firings FROM apply_audit"));
-            System.out.println("CdcCrashIT: " + KILLS + " kills, " + historyRows + " transactions, " + skipped
-                    + " redelivered and skipped, most WAL the slot kept after a kill: " + maxRetained / 1024 + " kB");
+            System.out.println("CdcCrashIT: " + KILLS + " kills, " + historyRows + " history rows, " + skipped
+                    + " redelivered transactions skipped, plus " + logLines("skipped redelivered large transaction")
+                    + " large transactions (in parts, rolled back at their end), most WAL the slot kept after a kill: "
+                    + maxRetained / 1024 + " kB");
             assertTrue(maxRetained < 256L << 20, "the slot kept " + maxRetained + " bytes of WAL");
         }
     }
@@ -137,6 +144,7 @@ class CdcCrashIT {
                 "  tables: ['public\\.pgbench_.*']",
                 "  poll_interval: 10ms",
                 "  confirm_interval: 200ms",
+                "  transaction_part_size: 100",
                 "  http: {listen: 127.0.0.1:0}",
                 "  retry: {backoff: 200ms, max_backoff: 1s}",
                 "  followers:",
@@ -171,9 +179,14 @@ class CdcCrashIT {
         return out;
     }
 
-    private Process startPgbench(PgNode primary, int clients, int rate, String name) throws IOException {
-        return new ProcessBuilder("pgbench", "-h", PgNode.HOST, "-p", String.valueOf(primary.port()), "-U", "postgres",
-                "-c", String.valueOf(clients), "-j", "1", "-T", "600", "-R", String.valueOf(rate), "app")
+    private Process startPgbench(PgNode primary, int clients, int rate, String name, String... script)
+            throws IOException {
+        List<String> command = new java.util.ArrayList<>(List.of("pgbench", "-h", PgNode.HOST, "-p",
+                String.valueOf(primary.port()), "-U", "postgres", "-c", String.valueOf(clients), "-j", "1", "-T", "600",
+                "-R", String.valueOf(rate)));
+        command.addAll(List.of(script));
+        command.add("app");
+        return new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("pgbench-" + name + ".log").toFile())
                 .start();
@@ -245,6 +258,15 @@ class CdcCrashIT {
     }
 
     /** Transactions the followers were sent again after a kill and skipped, from the pipelines' logs. */
+    private long logLines(String text) throws IOException {
+        long lines = 0;
+        for (int run = 1; run <= KILLS + 1; run++) {
+            lines += Files.readAllLines(dir.resolve("pipeline-" + run + ".log")).stream().filter(l -> l.contains(text))
+                    .count();
+        }
+        return lines;
+    }
+
     private long redeliveredAndSkipped() throws IOException {
         Pattern skipped = Pattern.compile("skipped (\\d+) redelivered transaction");
         long total = 0;

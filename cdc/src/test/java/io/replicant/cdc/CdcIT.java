@@ -14,6 +14,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.replicant.cdc.apply.Follower;
 import io.replicant.config.ReplicantConfig;
@@ -310,6 +313,46 @@ class CdcIT {
     }
 
     @Test
+    void aTransactionLargerThanOnePartStaysWholeOnTheFollowers() throws Exception {
+        onSource("CREATE TABLE bulk (id int PRIMARY KEY, v text)", "INSERT INTO bulk VALUES (0, 'before')");
+        ReplicantConfig config = config("bulk_slot", "public\\.bulk",
+                pgFollower("pg") + "\n" + h2Follower("h2") + "\n  transaction_part_size: 1000");
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            awaitEqual("bulk", 1);
+            AtomicBoolean loading = new AtomicBoolean(true);
+            Set<String> seen = ConcurrentHashMap.newKeySet();
+            Thread reader = countReader("bulk", loading, seen);
+            onSource("INSERT INTO bulk SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+            awaitEqual("bulk", 20001);
+            loading.set(false);
+            reader.join();
+            assertTrue(Set.of("1", "20001").containsAll(seen) && seen.contains("1"), "a reader sees none of the "
+                    + "20,000-row transaction or all of it, though it arrived in 20 parts; saw " + seen);
+            onSource("UPDATE bulk SET v = 'x' WHERE id = 1");
+            awaitEqual("bulk", 20001);
+            assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
+        }
+    }
+
+    /** Counts a PostgreSQL follower table's rows over and over until told to stop; collects what it saw. */
+    private static Thread countReader(String table, AtomicBoolean running, Set<String> seen) {
+        Thread reader = new Thread(() -> {
+            try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+                while (running.get()) {
+                    try (ResultSet rs = s.executeQuery("SELECT count(*) FROM " + table)) {
+                        rs.next();
+                        seen.add(rs.getString(1));
+                    }
+                }
+            } catch (SQLException e) {
+                seen.add(e.toString());
+            }
+        });
+        reader.start();
+        return reader;
+    }
+
+    @Test
     void aReCopyReplacesTheRowsInOneFollowerTransactionAcrossManyBatches() throws Exception {
         onSource("CREATE TABLE big (id int PRIMARY KEY, v int)",
                 "INSERT INTO big SELECT g, g FROM generate_series(1, 1000) g");
@@ -322,26 +365,14 @@ class CdcIT {
             onSource("DELETE FROM big WHERE id <= 10");
             awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "991");
 
-            java.util.concurrent.atomic.AtomicBoolean copying = new java.util.concurrent.atomic.AtomicBoolean(true);
-            java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            Thread reader = new Thread(() -> {
-                try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
-                    while (copying.get()) {
-                        try (ResultSet rs = s.executeQuery("SELECT count(*) FROM big")) {
-                            rs.next();
-                            seen.add(rs.getString(1));
-                        }
-                    }
-                } catch (SQLException e) {
-                    seen.add(e.toString());
-                }
-            });
-            reader.start();
+            AtomicBoolean copying = new AtomicBoolean(true);
+            Set<String> seen = ConcurrentHashMap.newKeySet();
+            Thread reader = countReader("big", copying, seen);
             pipeline.resnapshot("public.big");
             awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "990");
             copying.set(false);
             reader.join();
-            assertTrue(java.util.Set.of("991", "990").containsAll(seen) && seen.contains("991"), "a reader sees the "
+            assertTrue(Set.of("991", "990").containsAll(seen) && seen.contains("991"), "a reader sees the "
                     + "old rows or the new ones, nothing between: the re-copy of 10 batches is one follower transaction; "
                     + "saw " + seen);
             assertEquals("0", scalar(target.primary(), "reports", "SELECT count(*) FROM big WHERE id = 5000 OR id <= 10"));

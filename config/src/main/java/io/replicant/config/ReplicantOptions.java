@@ -295,6 +295,12 @@ public final class ReplicantOptions {
             "Most changes handed to the followers at once; whole source transactions in one batch are applied in one "
                     + "follower transaction.");
 
+    public static final Option<Integer> CDC_TRANSACTION_PART_SIZE = define("cdc.transaction_part_size",
+            ValueType.integer(100, 10_000_000), 10_000, Group.RARELY_USED, false,
+            "Most changes of one source transaction held in memory: a larger transaction goes to the followers in "
+                    + "parts of this size, written into one follower transaction that commits only at its end, so "
+                    + "followers still never show part of it.");
+
     public static final Option<Duration> CDC_CONFIRM_INTERVAL = define("cdc.confirm_interval",
             ValueType.duration(Duration.ZERO, Duration.ofHours(1)), Duration.ofSeconds(1), Group.RARELY_USED, false,
             "How often the position every follower has committed is confirmed to the slot, which lets the primary "

@@ -84,6 +84,9 @@ public final class Follower implements AutoCloseable {
     /** The table whose re-copy is open in the follower transaction, or null. */
     private TableId recopying;
     private long recopiedRows;
+    /** The source transaction whose parts are open in the follower transaction, or 0. */
+    private long partOf;
+    private long partChanges;
     private volatile long position;
     private volatile Instant positionTime;
     private volatile String lastError;
@@ -203,8 +206,8 @@ public final class Follower implements AutoCloseable {
         if (state != State.ACTIVE) {
             return 0;
         }
-        if (recopying != null || units.stream().anyMatch(u -> u.recopy() != null)) {
-            return applyWithRecopy(units);
+        if (recopying != null || partOf != 0 || units.stream().anyMatch(u -> u.recopy() != null || u.isPart())) {
+            return applyInOrder(units);
         }
         List<SourceTransaction> work = new ArrayList<>(units.size());
         int redelivered = 0;
@@ -254,70 +257,132 @@ public final class Follower implements AutoCloseable {
     }
 
     /**
-     * Units one by one, a re-copy's chunks into one follower transaction that stays open from the chunk that
-     * begins it (which deletes the table's rows) to the one that ends it (which commits). Chunks carry no position,
-     * so they are acknowledged as they are written: if the pipeline stops before the end, the follower rolls the
-     * re-copy back and keeps its rows as they were.
+     * Units in order, one at a time, where some span several units in one follower transaction that stays open
+     * between them: the parts of a large source transaction, committed (with its position) by the unit that ends
+     * it, or rolled back there if the follower already had it; and a re-copy's chunks, from the one that begins it
+     * (which deletes the table's rows) to the one that ends it. Such units carry no position of their own: if the
+     * pipeline stops before the end, the follower rolls back and keeps what it had.
      */
-    private int applyWithRecopy(List<SourceTransaction> units) {
+    private int applyInOrder(List<SourceTransaction> units) {
         for (int i = 0; i < units.size(); i++) {
             SourceTransaction unit = units.get(i);
-            Recopy recopy = unit.recopy();
-            if (recopy == null) {
-                if (recopying != null) {
-                    abandonRecopy("transaction " + unit.id() + " streamed before it ended");
-                }
-                if (apply(List.of(unit)) == 0) {
-                    return i;
-                }
-                continue;
+            if (recopying != null && unit.recopy() == null) {
+                abandonSpan("the re-copy of " + recopying, unit + " arrived before it ended");
             }
-            if (!selects(recopy.table())) {
-                continue;
+            if (partOf != 0 && unit.id() != partOf) {
+                abandonSpan("transaction " + partOf, unit + " arrived before its end");
             }
-            if (!recopy.begins() && !recopy.table().equals(recopying)) {
-                continue; // the rest of a re-copy whose beginning this follower missed (it was paused or down)
+            boolean applied;
+            if (unit.recopy() != null) {
+                applied = applyRecopyChunk(unit, unit.recopy());
+            } else if (unit.isPart() || partOf != 0) {
+                applied = applyPart(unit);
+            } else {
+                applied = apply(List.of(unit)) > 0;
             }
-            try {
-                Map<TableId, TargetTable> targets = resolve(List.of(unit));
-                if (recopy.begins()) {
-                    if (recopying != null) {
-                        abandonRecopy("a re-copy of " + recopy.table() + " began before it ended");
-                    }
-                    writer.deleteAll(tables.resolve(connection, recopy.table(), Set.of()));
-                    recopying = recopy.table();
-                    recopiedRows = 0;
-                }
-                for (Change change : unit.changes()) {
-                    writer.write(change, targets.get(change.table()), true);
-                }
-                writer.flush();
-                recopiedRows += unit.changes().size();
-                if (recopy.ends()) {
-                    commit(List.of(unit));
-                    LOG.info("{}: replaced the rows of {} with the source's {} rows", spec, recopy.table(), recopiedRows);
-                    recopying = null;
-                }
-            } catch (SQLException | ApplyException e) {
-                String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
-                abandonRecopy(problem);
-                errors.increment();
-                if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
-                    goDown(problem);
-                } else {
-                    stop("re-copy of " + recopy.table() + ": " + problem);
-                }
+            if (!applied) {
                 return i;
             }
         }
         return units.size();
     }
 
-    private void abandonRecopy(String why) {
+    private boolean applyPart(SourceTransaction unit) {
+        if (partOf == 0) {
+            partChanges = 0;
+        }
+        partOf = unit.id();
+        if (!unit.isPart() && alreadyHas(unit)) {
+            rollbackQuietly();
+            partOf = 0;
+            LOG.info("{}: skipped redelivered large transaction {}: it already has it (position {})", spec, unit.id(),
+                    Lsn.format(position));
+            return true;
+        }
+        SourceTransaction own = mine(unit);
+        try {
+            if (own != null) {
+                write(own);
+                partChanges += own.changes().size();
+            }
+            if (!unit.isPart()) {
+                partOf = 0;
+                SourceTransaction end = own != null ? own
+                        : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), List.of());
+                commit(List.of(end));
+                appliedChanges.increment(partChanges - end.changes().size()); // the parts' changes; commit counted the end's
+            }
+            return true;
+        } catch (SQLException | ApplyException e) {
+            return failSpan("transaction " + unit.id(), e);
+        }
+    }
+
+    private boolean applyRecopyChunk(SourceTransaction unit, Recopy recopy) {
+        if (!selects(recopy.table()) || !recopy.begins() && !recopy.table().equals(recopying)) {
+            return true; // not this follower's table, or the rest of a re-copy it missed the start of (paused or down)
+        }
+        try {
+            if (recopy.begins()) {
+                if (recopying != null) {
+                    abandonSpan("the re-copy of " + recopying, "a new one began");
+                }
+                writer.deleteAll(tables.resolve(connection, recopy.table(), Set.of()));
+                recopying = recopy.table();
+                recopiedRows = 0;
+            }
+            write(unit);
+            recopiedRows += unit.changes().size();
+            if (recopy.ends()) {
+                recopying = null;
+                commit(List.of(unit));
+                LOG.info("{}: replaced the rows of {} with the source's {} rows", spec, recopy.table(), recopiedRows);
+            }
+            return true;
+        } catch (SQLException | ApplyException e) {
+            return failSpan("the re-copy of " + recopy.table(), e);
+        }
+    }
+
+    /**
+     * Writes a unit into the open transaction without committing. With {@code on_error: skip_and_log} each change
+     * goes under a savepoint, since a rejected one cannot be found again by replaying the whole span.
+     */
+    private void write(SourceTransaction unit) throws SQLException, ApplyException {
+        Map<TableId, TargetTable> targets = resolve(List.of(unit));
+        if (spec.onError() == FollowerSpec.OnError.SKIP_AND_LOG) {
+            writeEach(unit, targets);
+            return;
+        }
+        for (Change change : unit.changes()) {
+            writer.write(change, targets.get(change.table()), true);
+        }
+        writer.flush();
+    }
+
+    /** A span failed: roll it back, then go down (transient) or stop (the follower rejects a change). */
+    private boolean failSpan(String span, Exception e) {
+        String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
+        abandonSpan(span, problem);
+        errors.increment();
+        if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
+            goDown(problem);
+        } else {
+            stop(span + ": " + problem);
+        }
+        return false;
+    }
+
+    private void abandonSpan(String span, String why) {
         rollbackQuietly();
-        LOG.error("{}: the re-copy of {} was rolled back ({}); the follower keeps the table's rows as they were; "
-                + "ask for the re-copy again", spec, recopying, why);
+        if (recopying != null) {
+            LOG.error("{}: {} was rolled back ({}); the follower keeps the table's rows as they were; ask for the "
+                    + "re-copy again", spec, span, why);
+        } else {
+            LOG.warn("{}: {} was rolled back ({}); it is applied when delivered again", spec, span, why);
+        }
         recopying = null;
+        partOf = 0;
     }
 
     /**
@@ -402,24 +467,7 @@ public final class Follower implements AutoCloseable {
                 continue;
             }
             try {
-                Map<TableId, TargetTable> targets = resolve(List.of(own));
-                for (Change change : own.changes()) {
-                    Savepoint savepoint = connection.setSavepoint();
-                    try {
-                        writer.write(change, targets.get(change.table()), false);
-                        connection.releaseSavepoint(savepoint);
-                    } catch (SQLException | ApplyException e) {
-                        if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
-                            throw sql;
-                        }
-                        String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
-                        if (spec.onError() != FollowerSpec.OnError.SKIP_AND_LOG) {
-                            throw new ApplyException(problem, change);
-                        }
-                        connection.rollback(savepoint);
-                        LOG.error("{}: skipped {} of source {} (on_error: skip_and_log): {}", spec, change, own, problem);
-                    }
-                }
+                writeEach(own, resolve(List.of(own)));
                 commit(List.of(own));
             } catch (ApplyException e) {
                 rollbackQuietly();
@@ -436,6 +484,28 @@ public final class Follower implements AutoCloseable {
             }
         }
         return units.size();
+    }
+
+    /** Each change under a savepoint: a rejected one is skipped and logged, or stops the follower, per on_error. */
+    private void writeEach(SourceTransaction own, Map<TableId, TargetTable> targets) throws SQLException,
+            ApplyException {
+        for (Change change : own.changes()) {
+            Savepoint savepoint = connection.setSavepoint();
+            try {
+                writer.write(change, targets.get(change.table()), false);
+                connection.releaseSavepoint(savepoint);
+            } catch (SQLException | ApplyException e) {
+                if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {
+                    throw sql;
+                }
+                String problem = e instanceof SQLException sql ? describe(sql) : e.getMessage();
+                if (spec.onError() != FollowerSpec.OnError.SKIP_AND_LOG) {
+                    throw new ApplyException(problem, change);
+                }
+                connection.rollback(savepoint);
+                LOG.error("{}: skipped {} of source {} (on_error: skip_and_log): {}", spec, change, own, problem);
+            }
+        }
     }
 
     /** Resolves (and if allowed creates or extends) every table the work touches, before any data is written. */
@@ -521,10 +591,9 @@ public final class Follower implements AutoCloseable {
     }
 
     private void closeConnection() {
-        if (recopying != null) {
-            LOG.error("{}: the re-copy of {} ends unfinished (the connection closes) and is rolled back; the follower "
-                    + "keeps the table's rows as they were; ask for the re-copy again", spec, recopying);
-            recopying = null;
+        if (recopying != null || partOf != 0) {
+            abandonSpan(recopying != null ? "the re-copy of " + recopying : "transaction " + partOf,
+                    "the connection closes");
         }
         if (writer != null) {
             writer.close();

@@ -46,6 +46,7 @@ public final class DebeziumSource implements AutoCloseable {
     private final BooleanSupplier snapshotNeeded;
     private final Sink sink;
     private final Consumer<Throwable> onFailure;
+    private final int partSize;
     private volatile Run current;
 
     /**
@@ -59,6 +60,7 @@ public final class DebeziumSource implements AutoCloseable {
         this.snapshotNeeded = snapshotNeeded;
         this.sink = sink;
         this.onFailure = onFailure;
+        this.partSize = config.get(ReplicantOptions.CDC_TRANSACTION_PART_SIZE);
     }
 
     public synchronized void start() {
@@ -94,7 +96,7 @@ public final class DebeziumSource implements AutoCloseable {
     /** One engine instance: its own assembler, since a restart begins again at a transaction boundary. */
     private final class Run implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
         private final TransactionAssembler<RecordChangeEvent<SourceRecord>> assembler =
-                new TransactionAssembler<>(Set.of(HEARTBEAT_TABLE, SIGNAL_TABLE));
+                new TransactionAssembler<>(Set.of(HEARTBEAT_TABLE, SIGNAL_TABLE), partSize);
         private final CountDownLatch finished = new CountDownLatch(1);
         private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
         private volatile boolean stopping;

@@ -17,7 +17,8 @@ import org.apache.kafka.connect.source.SourceRecord;
  * Groups Debezium's records into whole units for the followers: a source transaction from its BEGIN to its END
  * event (transaction metadata is on), a run of snapshot rows, or a heartbeat. It keeps each unit's records so
  * they can be acknowledged once every follower has the unit. A transaction's records may span several batches;
- * they are held until its END arrives.
+ * they are held until its END arrives, or, past {@code cdc.transaction_part_size} changes, go out as a
+ * {@link SourceTransaction#part part}.
  *
  * @param <R> the engine's record type, handed back for acknowledgement
  */
@@ -45,8 +46,12 @@ final class TransactionAssembler<R> {
     private TableId recopyTable;
     private boolean recopyBegins;
 
-    TransactionAssembler(Set<TableId> internalTables) {
+    /** Changes of an open transaction held at most; a larger one goes out in parts. */
+    private final int partSize;
+
+    TransactionAssembler(Set<TableId> internalTables, int partSize) {
         this.internalTables = Set.copyOf(internalTables);
+        this.partSize = partSize;
     }
 
     /** Adds one record; returns the units it completes (usually none or one). */
@@ -105,6 +110,13 @@ final class TransactionAssembler<R> {
             }
             if (change != null && !internalTables.contains(change.table())) {
                 openChanges.add(change);
+            }
+            if (!isSnapshot && openChanges.size() >= partSize) {
+                // Its records are let go unacknowledged: the END's record, acknowledged with the last part, stands
+                // for the whole transaction (the slot's position is the last acknowledged record's).
+                done.add(new Unit<>(SourceTransaction.part(openTransaction, openChanges), List.of()));
+                openChanges = new ArrayList<>();
+                openRecords = new ArrayList<>();
             }
             if (isSnapshot) {
                 inSnapshot = true;

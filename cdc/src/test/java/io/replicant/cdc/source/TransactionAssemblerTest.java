@@ -31,7 +31,7 @@ class TransactionAssemblerTest {
             .field("id", Schema.STRING_SCHEMA).field("event_count", Schema.OPTIONAL_INT64_SCHEMA).build();
 
     private final TransactionAssembler<String> assembler =
-            new TransactionAssembler<>(java.util.Set.of(new TableId("public", "replicant_cdc_heartbeat")));
+            new TransactionAssembler<>(java.util.Set.of(new TableId("public", "replicant_cdc_heartbeat")), 3);
     private final List<TransactionAssembler.Unit<String>> units = new ArrayList<>();
 
     private void add(String name, SourceRecord record) {
@@ -72,6 +72,26 @@ class TransactionAssemblerTest {
         assertEquals(130, unit.transaction().commitLsn());
         assertEquals(List.of(Change.Operation.INSERT, Change.Operation.UPDATE),
                 unit.transaction().changes().stream().map(Change::op).toList());
+    }
+
+    @Test
+    void aLargeTransactionGoesOutInPartsAndItsEndCarriesTheCommit() {
+        add("begin", tx("BEGIN", 6, 50, null));
+        for (int i = 1; i <= 7; i++) {
+            add("c" + i, change("t", "c", i, 50 + i, null));
+        }
+        assertEquals(2, units.size(), "parts of 3 changes (the test's part size)");
+        for (TransactionAssembler.Unit<String> part : units) {
+            assertTrue(part.transaction().isPart());
+            assertEquals(6, part.transaction().id());
+            assertEquals(3, part.transaction().changes().size());
+            assertEquals(List.of(), part.records(), "a part is never acknowledged on its own");
+        }
+        add("end", tx("END", 6, 90, 7L));
+        TransactionAssembler.Unit<String> end = units.get(2);
+        assertEquals(90, end.transaction().commitLsn());
+        assertEquals(1, end.transaction().changes().size());
+        assertEquals(List.of("c7", "end"), end.records());
     }
 
     @Test

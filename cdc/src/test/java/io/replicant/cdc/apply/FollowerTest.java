@@ -1,0 +1,105 @@
+package io.replicant.cdc.apply;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.cdc.event.Change;
+import io.replicant.cdc.event.SourceTransaction;
+import io.replicant.cdc.event.TableId;
+import io.replicant.config.FollowerSpec;
+import io.replicant.config.YamlConfigLoader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A large source transaction arriving in parts, against a real H2 follower: the parts are written into one
+ * follower transaction that only its end commits, or rolls back when the follower already has it.
+ */
+class FollowerTest {
+    private static final String URL = "jdbc:h2:mem:follower_parts;DB_CLOSE_DELAY=-1";
+    private static final TableId ITEMS = new TableId("public", "items");
+    private Connection reader;
+    private Follower follower;
+
+    @BeforeEach
+    void setUp() throws SQLException {
+        reader = DriverManager.getConnection(URL, "sa", "");
+        try (Statement s = reader.createStatement()) {
+            s.execute("DROP ALL OBJECTS");
+            s.execute("CREATE TABLE items (id INT PRIMARY KEY, note VARCHAR(20))");
+        }
+        FollowerSpec spec = new FollowerSpec("h2", URL, "sa", null, List.of(), List.of(), Map.of(), false,
+                FollowerSpec.SchemaEvolution.NONE, FollowerSpec.OnError.STOP, null, "test");
+        // never asked: the table exists and nothing is created
+        SourceCatalog catalog = new SourceCatalog(YamlConfigLoader.parse("t.yaml", "hosts: ['127.0.0.1:1']",
+                Map.of()).build());
+        follower = new Follower(spec, "parts", catalog, 0, new SimpleMeterRegistry());
+        follower.connect();
+        follower.resume();
+    }
+
+    @AfterEach
+    void tearDown() throws SQLException {
+        follower.close();
+        reader.close();
+    }
+
+    private static List<Change> inserts(int from, int to) {
+        List<Change> changes = new ArrayList<>();
+        for (int id = from; id <= to; id++) {
+            changes.add(new Change(ITEMS, Change.Operation.INSERT, Map.of("id", id), null,
+                    Map.of("id", id, "note", "n" + id), false, 0));
+        }
+        return changes;
+    }
+
+    private long rows() throws SQLException {
+        try (Statement s = reader.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM items")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void partsBecomeVisibleOnlyWithTheEndOfTheirTransaction() throws SQLException {
+        assertEquals(1, follower.apply(List.of(SourceTransaction.part(7, inserts(1, 100)))));
+        assertEquals(2, follower.apply(List.of(SourceTransaction.part(7, inserts(101, 200)),
+                SourceTransaction.part(7, inserts(201, 300)))));
+        assertEquals(0, rows(), "a reader never sees part of a source transaction");
+        assertEquals(2, follower.apply(List.of(new SourceTransaction(7, 1000, Instant.now(), inserts(301, 310)),
+                new SourceTransaction(8, 1100, Instant.now(), inserts(311, 311)))));
+        assertEquals(311, rows());
+        assertEquals(1100, follower.position());
+        assertEquals(Follower.State.ACTIVE, follower.state());
+    }
+
+    @Test
+    void aRedeliveredLargeTransactionIsRolledBackAtItsEnd() throws SQLException {
+        follower.apply(List.of(new SourceTransaction(7, 1000, Instant.now(), inserts(1, 10))));
+        try (Statement s = reader.createStatement()) {
+            s.execute("DELETE FROM items"); // so a second apply would show
+        }
+        follower.apply(List.of(SourceTransaction.part(7, inserts(1, 5))));
+        assertEquals(1, follower.apply(List.of(new SourceTransaction(7, 1000, Instant.now(), inserts(6, 10)))));
+        assertEquals(0, rows(), "the follower already had transaction 7: its parts were rolled back");
+        assertEquals(1000, follower.position());
+    }
+
+    @Test
+    void partsCutOffByAnotherTransactionAreRolledBack() throws SQLException {
+        follower.apply(List.of(SourceTransaction.part(7, inserts(1, 5))));
+        follower.apply(List.of(new SourceTransaction(9, 2000, Instant.now(), inserts(50, 50))));
+        assertEquals(1, rows(), "only transaction 9: 7 is applied whole when it is delivered again");
+    }
+}
