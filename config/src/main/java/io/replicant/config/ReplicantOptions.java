@@ -296,7 +296,7 @@ public final class ReplicantOptions {
                     + "follower transaction.");
 
     public static final Option<Integer> CDC_TRANSACTION_PART_SIZE = define("cdc.transaction_part_size",
-            ValueType.integer(100, 10_000_000), 10_000, Group.RARELY_USED, false,
+            ValueType.integer(1, 10_000_000), 10_000, Group.RARELY_USED, false,
             "Most changes of one source transaction held in memory: a larger transaction goes to the followers in "
                     + "parts of this size, written into one follower transaction that commits only at its end, so "
                     + "followers still never show part of it.");
