@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.function.BooleanSupplier;
 
+import io.replicant.QuorumTimeoutException;
 import io.replicant.ReplicantConnection;
 import io.replicant.ReplicantDataSource;
 import io.replicant.config.ReplicantConfig;
@@ -51,6 +52,8 @@ class CdcFollowerRoutingIT {
             s.execute("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL)");
             s.execute("INSERT INTO counter VALUES (1, 0), (2, 0)");
             s.execute("CREATE TABLE filler (id serial PRIMARY KEY, pad text)");
+            s.execute("INSERT INTO filler (pad) VALUES ('so the snapshot creates it on the follower')");
+            s.execute("INSERT INTO filler (pad) VALUES ('so the snapshot creates it on the follower')");
         }
         yaml = dir.resolve("replicant.yaml");
         Files.writeString(yaml, String.join("\n",
@@ -153,6 +156,60 @@ class CdcFollowerRoutingIT {
                 rs.next();
                 assertEquals(followerName, c.unwrap(ReplicantConnection.class).lastRoute().backend());
             }
+        }
+    }
+
+    @Test
+    void aQuorumCommitCanCountTheFollower() throws Exception {
+        ReplicantConfig config = YamlConfigLoader.load(yaml).build();
+        String url = "jdbc:replicant:file:" + yaml
+                + "?replication.mode=sync&quorum.w=1&quorum.cdc_followers=true&quorum.timeout=2s";
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null);
+                ReplicantDataSource ds = new ReplicantDataSource(url);
+                Connection c = ds.getConnection();
+                Connection direct = target.primary().connect("app");
+                PreparedStatement onFollower = direct.prepareStatement("SELECT count(*) FROM filler WHERE id = ?")) {
+            await("the follower has the snapshot", ds.cluster().replicas().get(0)::isEligible);
+            ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+            rc.setQuorum(0);
+            int missedWithoutQuorum = 0;
+            for (int i = 0; i < 50; i++) {
+                rc.setQuorum(0);
+                missedWithoutQuorum += onFollower(onFollower, insertFiller(c)) ? 0 : 1;
+            }
+            assertTrue(missedWithoutQuorum > 0, "without the quorum a commit returns before the follower has it, "
+                    + "else this test could not tell; missed " + missedWithoutQuorum);
+            int missed = 0;
+            for (int i = 0; i < 200; i++) {
+                missed += onFollower(onFollower, insertFiller(c)) ? 0 : 1;
+            }
+            assertEquals(0, missed, "commits that returned before the follower had them");
+
+            pipeline.pause(TAG);
+            QuorumTimeoutException e = assertThrows(QuorumTimeoutException.class, () -> insertFiller(c));
+            assertEquals(0, e.acknowledged());
+            try (Connection primary = source.primary().connect("app"); Statement s = primary.createStatement();
+                    ResultSet rs = s.executeQuery("SELECT count(*) FROM filler WHERE pad = 'quorum'")) {
+                rs.next();
+                assertEquals(251, rs.getLong(1), "the commit that timed out is on the primary");
+            }
+            pipeline.resume(TAG);
+        }
+    }
+
+    private static long insertFiller(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "INSERT INTO filler (pad) VALUES ('quorum') RETURNING id")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static boolean onFollower(PreparedStatement select, long id) throws SQLException {
+        select.setLong(1, id);
+        try (ResultSet rs = select.executeQuery()) {
+            rs.next();
+            return rs.getLong(1) == 1;
         }
     }
 

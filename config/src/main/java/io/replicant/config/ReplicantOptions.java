@@ -157,6 +157,13 @@ public final class ReplicantOptions {
             "What counts as acknowledged: `replay` (queries on the replica see the commit, like "
                     + "`synchronous_commit = remote_apply`) or `flush` (on the replica's disk, like `on`).");
 
+    public static final Option<Boolean> QUORUM_CDC_FOLLOWERS = define("quorum.cdc_followers", ValueType.bool(), false,
+            Group.RARELY_USED, false,
+            "Count CDC followers (hosts with `replication: cdc`) toward W as well as streaming replicas: a follower "
+                    + "acknowledges a commit once the pipeline has applied it there. Only commits to tables the "
+                    + "follower receives reach it soon; others wait for its next position write (up to "
+                    + "`cdc.heartbeat_interval`).");
+
     public static final Option<Duration> QUORUM_TIMEOUT = define("quorum.timeout",
             ValueType.duration(Duration.ofMillis(1), Duration.ofHours(1)), Duration.ofSeconds(5), Group.RARELY_USED,
             false, "How long a commit waits for its quorum.");

@@ -100,12 +100,12 @@ public final class Cluster implements AutoCloseable {
                 replicas.add(new Backend(host, Backend.Role.REPLICA));
             }
         }
-        int standbys = standbys(hosts);
+        int capacity = quorumCapacity(config);
         if (config.get(ReplicantOptions.REPLICATION_MODE).equals("sync")
-                && config.get(ReplicantOptions.QUORUM_W) > standbys) {
+                && config.get(ReplicantOptions.QUORUM_W) > capacity) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum.w " + config.get(ReplicantOptions.QUORUM_W)
-                    + " is more than the " + standbys + " configured streaming replicas: no commit could ever "
-                    + "succeed");
+                    + " is more than the " + capacity + " configured replicas that can acknowledge (streaming "
+                    + "replicas, and CDC followers with quorum.cdc_followers): no commit could ever succeed");
         }
         Cluster cluster = new Cluster(config, primary, replicas, registry);
         try (Connection check = connectDirectly(config, primaryHost)) {
@@ -125,9 +125,10 @@ public final class Cluster implements AutoCloseable {
         return cluster;
     }
 
-    /** The hosts a quorum commit can count: every streaming host but the primary. */
-    private static int standbys(List<HostSpec> hosts) {
-        return (int) hosts.stream().filter(h -> !h.cdcFollower()).count() - 1;
+    /** The hosts a quorum commit can count: every streaming host but the primary, and CDC followers if they count. */
+    private static int quorumCapacity(ReplicantConfig config) {
+        boolean followersCount = config.get(ReplicantOptions.QUORUM_CDC_FOLLOWERS);
+        return (int) config.hosts().stream().filter(h -> followersCount || !h.cdcFollower()).count() - 1;
     }
 
     /** Quorum waits read standby positions from pg_stat_replication, which only privileged roles see. */
@@ -352,9 +353,9 @@ public final class Cluster implements AutoCloseable {
         return lastCommitNanos;
     }
 
-    /** The most W can be: the streaming replicas (CDC followers are not counted). */
-    int standbyCount() {
-        return standbys(config.hosts());
+    /** The most W can be. */
+    int quorumCapacity() {
+        return quorumCapacity(config);
     }
 
     /** W for commits without an override: {@code quorum.w} in {@code replication.mode: sync}, else 0. */

@@ -370,9 +370,9 @@ final class LogicalSession implements SessionView {
     }
 
     void quorumForNextCommit(int w) throws SQLException {
-        if (w < 0 || w > cluster.standbyCount()) {
+        if (w < 0 || w > cluster.quorumCapacity()) {
             throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "quorum must be between 0 and the "
-                    + cluster.standbyCount() + " configured streaming replicas, but was " + w);
+                    + cluster.quorumCapacity() + " configured replicas that can acknowledge, but was " + w);
         }
         quorumOverride = w;
     }
@@ -394,8 +394,9 @@ final class LogicalSession implements SessionView {
         pc.setAutoCommit(true); // the wait must not open a transaction
         long start = System.nanoTime();
         long[] result;
-        try {
-            result = pc.awaitQuorum(w, cluster.config().get(ReplicantOptions.QUORUM_TIMEOUT), ackReplay());
+        try (CdcQuorum followers = cluster.config().get(ReplicantOptions.QUORUM_CDC_FOLLOWERS)
+                ? new CdcQuorum(cluster) : null) {
+            result = pc.awaitQuorum(w, cluster.config().get(ReplicantOptions.QUORUM_TIMEOUT), ackReplay(), followers);
         } catch (SQLException e) {
             if (Errors.isFatal(e)) {
                 discard(pc, e);

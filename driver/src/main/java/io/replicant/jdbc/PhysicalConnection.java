@@ -11,6 +11,7 @@ import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
 
 import io.replicant.health.QuorumWait;
+import io.replicant.health.WalPosition;
 import io.replicant.router.Backend;
 import io.replicant.router.Lsn;
 
@@ -83,18 +84,26 @@ final class PhysicalConnection {
      *
      * @return {commit position, standbys that acknowledged it}: fewer than {@code w} when the timeout passed
      */
-    long[] awaitQuorum(int w, Duration timeout, boolean replay) throws SQLException {
+    /**
+     * @param followers counts the CDC followers that applied a position, or null when they do not count
+     */
+    long[] awaitQuorum(int w, Duration timeout, boolean replay, CdcQuorum followers) throws SQLException {
+        String target = null;
         if (quorumWait == null) {
+            // The position before creating the function: its own commit would move it past the one that matters,
+            // which CDC followers never get (the DDL is not replicated).
+            target = Lsn.format(WalPosition.committed(connection));
             execute(QuorumWait.createFunction(replay));
             quorumWait = connection.prepareStatement(QuorumWait.CALL);
             dirty = true; // DISCARD TEMP on release drops the function
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        String target = null;
+        boolean first = true;
         while (true) {
             quorumWait.setInt(1, w);
-            quorumWait.setInt(2, target == null ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS);
+            quorumWait.setInt(2, first ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS);
             quorumWait.setString(3, target);
+            first = false;
             String[] answer;
             try (ResultSet rs = quorumWait.executeQuery()) {
                 rs.next();
@@ -102,9 +111,24 @@ final class PhysicalConnection {
             }
             target = answer[0];
             int acknowledged = Integer.parseInt(answer[1]);
+            if (acknowledged < w && followers != null) {
+                acknowledged += followers.confirmed(Lsn.parse(target));
+            }
             if (acknowledged >= w || System.nanoTime() - deadline >= 0) {
                 return new long[] {Lsn.parse(target), acknowledged};
             }
+            if (followers != null) {
+                pauseBriefly(); // a follower applies tens of milliseconds later: leave the CPU to the pipeline
+            }
+        }
+    }
+
+    private static void pauseBriefly() throws SQLException {
+        try {
+            Thread.sleep(1);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while waiting for the quorum", "57014", e);
         }
     }
 
