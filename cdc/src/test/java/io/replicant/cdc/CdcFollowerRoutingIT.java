@@ -8,17 +8,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.QuorumTimeoutException;
 import io.replicant.ReplicantConnection;
 import io.replicant.ReplicantDataSource;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.YamlConfigLoader;
+import io.replicant.proxy.ReplicantProxy;
 import io.replicant.router.Backend;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
@@ -157,6 +162,35 @@ class CdcFollowerRoutingIT {
                 assertEquals(followerName, c.unwrap(ReplicantConnection.class).lastRoute().backend());
             }
         }
+    }
+
+    @Test
+    void theProxyRoutesToTheFollowerByTheSameRules() throws Exception {
+        ReplicantConfig config = YamlConfigLoader.load(yaml).build();
+        String proxied = Files.readString(yaml) + "proxy:\n  listen: 127.0.0.1:0\n  auth: trust\n  http:\n    listen: 'off'\n";
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null);
+                ReplicantProxy eventual = ReplicantProxy.start(YamlConfigLoader.parse("eventual.yaml", proxied,
+                        Map.of()).build(), new SimpleMeterRegistry());
+                ReplicantProxy session = ReplicantProxy.start(YamlConfigLoader.parse("session.yaml",
+                        proxied + "consistency: session\n", Map.of()).build(), new SimpleMeterRegistry())) {
+            for (ReplicantProxy proxy : List.of(eventual, session)) {
+                await("the follower is eligible", proxy.context().cluster().replicas().get(0)::isEligible);
+            }
+            StatementLog.Mark mark = target.markLogs();
+            try (Connection c = throughProxy(eventual)) {
+                assertTrue(staleReads(c, c, 100, 1, false) > 0, "eventual reads right after a write miss it on the "
+                        + "follower, else this test could not catch a stale read");
+            }
+            assertEquals(100, mark.count(MARKER), "the proxy sent every read of the rule to the follower");
+            try (Connection c = throughProxy(session)) {
+                assertEquals(0, staleReads(c, c, 500, 1, false), "stale reads through the proxy in session mode");
+            }
+        }
+    }
+
+    private static Connection throughProxy(ReplicantProxy proxy) throws SQLException {
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/app",
+                "postgres", "");
     }
 
     @Test
