@@ -303,15 +303,15 @@ public final class Follower implements AutoCloseable {
         try {
             if (own != null) {
                 write(own);
-                partChanges += own.changes().size();
             }
-            if (!unit.isPart()) {
-                partOf = 0;
-                SourceTransaction end = own != null ? own
-                        : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), List.of());
-                commit(List.of(end));
-                appliedChanges.increment(partChanges - end.changes().size()); // the parts' changes; commit counted the end's
+            if (unit.isPart()) {
+                partChanges += own != null ? own.changes().size() : 0;
+                return true;
             }
+            partOf = 0;
+            commit(List.of(own != null ? own
+                    : new SourceTransaction(unit.id(), unit.commitLsn(), unit.commitTime(), List.of())));
+            appliedChanges.increment(partChanges); // the parts'; commit counted the end's
             return true;
         } catch (SQLException | ApplyException e) {
             return failSpan("transaction " + unit.id(), e);
@@ -327,9 +327,9 @@ public final class Follower implements AutoCloseable {
                 if (recopying != null) {
                     abandonSpan("the re-copy of " + recopying, "a new one began");
                 }
-                writer.deleteAll(tables.resolve(connection, recopy.table(), Set.of()));
                 recopying = recopy.table();
                 recopiedRows = 0;
+                writer.deleteAll(tables.resolve(connection, recopy.table(), Set.of()));
             }
             write(unit);
             recopiedRows += unit.changes().size();

@@ -100,9 +100,12 @@ final class TransactionAssembler<R> {
             String snapshot = source.getString("snapshot");
             boolean isSnapshot = snapshot != null && !snapshot.equals("false");
             Change change = ChangeDecoder.decode(record, value, source);
-            if (isSnapshot && streaming && change != null && recopyTable != null && !change.table().equals(recopyTable)
-                    && !openRecords.isEmpty()) {
-                done.add(snapshotChunk(0, Instant.now(), true)); // the previous table's last rows (no marker came)
+            if (isSnapshot && streaming && change != null && !change.table().equals(recopyTable)) {
+                if (recopyTable != null && !openRecords.isEmpty()) {
+                    done.add(snapshotChunk(0, Instant.now(), true)); // the previous table's last rows (no marker came)
+                }
+                recopyTable = change.table(); // a chunk holds one table's rows
+                recopyBegins = true;
             }
             openRecords.add(handle);
             if (!isSnapshot) {
@@ -120,10 +123,6 @@ final class TransactionAssembler<R> {
             }
             if (isSnapshot) {
                 inSnapshot = true;
-                if (streaming && change != null && !change.table().equals(recopyTable)) {
-                    recopyTable = change.table(); // a chunk holds one table's rows: the unit before ends it
-                    recopyBegins = true;
-                }
                 if (snapshot.equals("last")) {
                     // The initial copy's end is a position (streaming continues from it); a re-copy during
                     // streaming reads rows as of now, but streaming resumes where it stopped, so it moves none.
