@@ -244,6 +244,27 @@ public final class ReplicantOptions {
             "Event-loop threads serving clients; a client and its server connections share one. `0`: one per CPU core "
                     + "(more threads than cores only adds context switches).");
 
+    public static final Option<String> PROXY_POOL_MODE = define("proxy.pool_mode",
+            ValueType.oneOf("session", "transaction"), "session", Group.FREQUENTLY_USED, false,
+            "`session`: each client has server connections of its own, opened as it needs them. `transaction`: "
+                    + "clients share a pool of server connections, each one held by a client for one transaction "
+                    + "(or one statement outside a transaction), so many clients need few server sessions. Session "
+                    + "settings and prepared statements follow the client; a client that creates state that cannot "
+                    + "follow it (temp tables, LISTEN, SQL PREPARE, cursors WITH HOLD) keeps its server connections "
+                    + "from then on, as in `session` mode.");
+
+    public static final Option<Integer> PROXY_POOL_SIZE = define("proxy.pool_size", ValueType.integer(1, 100_000), 20,
+            Group.FREQUENTLY_USED, false,
+            "In `transaction` mode: most server connections per server, per proxy thread (`proxy.threads`), for "
+                    + "clients that log in with the same user, database and startup parameters. A client that needs "
+                    + "one when all are busy waits for one to be released, up to `proxy.pool_wait_timeout`.");
+
+    public static final Option<Duration> PROXY_POOL_WAIT_TIMEOUT = define("proxy.pool_wait_timeout",
+            ValueType.duration(Duration.ofMillis(1), Duration.ofHours(1)), Duration.ofSeconds(30), Group.RARELY_USED,
+            false,
+            "In `transaction` mode: how long a client's statement waits for a server connection when the pool is "
+                    + "busy; then it fails with SQLSTATE 53300 and the client may try again.");
+
     public static final Option<Integer> PROXY_MAX_CLIENTS = define("proxy.max_clients", ValueType.integer(1, 1_000_000),
             1000, Group.FREQUENTLY_USED, false,
             "Client connections the proxy accepts at once; one more is refused with SQLSTATE 53300 "

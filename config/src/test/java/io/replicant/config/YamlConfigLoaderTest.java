@@ -93,6 +93,14 @@ class YamlConfigLoaderTest {
     }
 
     @Test
+    void dockerProxyConfigLoads() throws java.io.IOException {
+        String yaml = java.nio.file.Files.readString(java.nio.file.Path.of("..", "docker", "replicant.yaml"));
+        ReplicantConfig config = YamlConfigLoader.parse("replicant.yaml", yaml, Map.of("APP_DB_PASSWORD", "x")).build();
+        assertEquals("transaction", config.get(ReplicantOptions.PROXY_POOL_MODE));
+        assertEquals(20, config.get(ReplicantOptions.PROXY_POOL_SIZE));
+    }
+
+    @Test
     void readsCdcFollowers() {
         ReplicantConfig config = load(String.join("\n",
                 "hosts: [db1]",

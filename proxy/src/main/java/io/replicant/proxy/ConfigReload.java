@@ -24,7 +24,7 @@ public final class ConfigReload {
             ReplicantOptions.LAG_PREFER_LEAST_LAGGED, ReplicantOptions.CONSISTENCY, ReplicantOptions.PASSWORD,
             ReplicantOptions.PROXY_AUTH, ReplicantOptions.PROXY_MAX_CLIENTS, ReplicantOptions.PROXY_IDLE_TIMEOUT,
             ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT, ReplicantOptions.PROXY_SHUTDOWN_TIMEOUT,
-            ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
+            ReplicantOptions.PROXY_MAX_MESSAGE_SIZE, ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
 
     /** Reads the configuration again (the file the proxy was started from). */
     @FunctionalInterface

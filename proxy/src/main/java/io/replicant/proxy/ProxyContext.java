@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,6 +31,7 @@ import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.jdbc.Cluster;
 import io.replicant.proxy.session.ClientSession;
+import io.replicant.proxy.session.ServerPool;
 import io.replicant.router.Backend;
 import io.replicant.router.RouteDecision;
 
@@ -59,6 +61,8 @@ public final class ProxyContext {
     private final ConcurrentMap<String, Map<String, String>> serverParameters = new ConcurrentHashMap<>();
     /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
     private final ConcurrentMap<Long, ClientSession> sessionsByKey = new ConcurrentHashMap<>();
+    /** Transaction pooling: the shared server connections, per event loop, server and login. */
+    private final ConcurrentMap<ServerPool.Key, ServerPool> pools = new ConcurrentHashMap<>();
 
     ProxyContext(ReplicantConfig config, ConfigReload.Source source, Cluster cluster, SslContext tls,
             MeterRegistry registry) {
@@ -217,6 +221,19 @@ public final class ProxyContext {
                 throw new CompletionException(e);
             }
         }, authLookups);
+    }
+
+    public ServerPool pool(ServerPool.Key key) {
+        return pools.computeIfAbsent(key, k -> new ServerPool(this, k));
+    }
+
+    public Collection<ServerPool> pools() {
+        return pools.values();
+    }
+
+    /** Terminates the idle pooled server connections (shutdown, once the sessions are gone). */
+    void closePools() {
+        pools.values().forEach(ServerPool::close);
     }
 
     void close() {

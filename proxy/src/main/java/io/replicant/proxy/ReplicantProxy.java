@@ -188,6 +188,7 @@ public final class ReplicantProxy implements AutoCloseable {
             LOG.warn("[proxy] {} sessions still in a transaction after proxy.shutdown_timeout; closing them",
                     context.sessions().size());
         }
+        context.closePools();
         workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         acceptor.shutdownGracefully().syncUninterruptibly();
         if (ops != null) {

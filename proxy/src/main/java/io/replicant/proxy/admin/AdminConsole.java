@@ -23,6 +23,7 @@ import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
 import io.replicant.proxy.protocol.Messages;
 import io.replicant.proxy.session.ClientSession;
+import io.replicant.proxy.session.ServerPool;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
 import io.replicant.router.RouteDecision;
@@ -180,6 +181,16 @@ public final class AdminConsole {
                         Integer.toString(server.processId()), nz(s.applicationName()), role(backend)));
             }
         }
+        for (ServerPool pool : context.pools()) {
+            Map<String, String> login = pool.key().parameters();
+            for (BackendConnection server : pool.idleConnections()) {
+                Backend backend = server.backend();
+                rows.add(List.of("S", nz(login.get("user")), nz(login.get("database")), "idle", backend.host().host(),
+                        Integer.toString(backend.host().port()), host(server.localAddress()),
+                        port(server.localAddress()), time(server.connectedAt()), "", Integer.toString(server.processId()),
+                        nz(login.get("application_name")), role(backend)));
+            }
+        }
         return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
                 "local_port", "connect_time", "request_time", "remote_pid", "application_name", "role"), rows);
     }
@@ -202,12 +213,18 @@ public final class AdminConsole {
                 c[4] += s.opening();
             }
         }
+        for (ServerPool pool : context.pools()) {
+            int[] c = counts.computeIfAbsent(pool.key().backend(), b -> new int[5]);
+            c[1] += pool.waitingClients();
+            c[3] += pool.idleConnections().size();
+        }
         List<List<String>> rows = new ArrayList<>();
+        String mode = context.config().get(ReplicantOptions.PROXY_POOL_MODE);
         String database = nz(context.config().get(ReplicantOptions.DATABASE));
         String user = nz(context.config().get(ReplicantOptions.USER));
         counts.forEach((backend, c) -> rows.add(List.of(database, user, backend.name(), role(backend),
                 Integer.toString(c[0]), Integer.toString(c[1]), Integer.toString(c[2]), Integer.toString(c[3]), "0",
-                Integer.toString(c[4]), "session")));
+                Integer.toString(c[4]), mode)));
         return Result.rows("SHOW", List.of("database", "user", "backend", "role", "cl_active", "cl_waiting",
                 "sv_active", "sv_idle", "sv_used", "sv_login", "pool_mode"), rows);
     }

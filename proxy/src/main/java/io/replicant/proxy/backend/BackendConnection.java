@@ -52,9 +52,11 @@ public final class BackendConnection {
     private volatile Listener listener;
     private int processId;
     private int secretKey;
-    /** How many entries of its session's settings log have been applied here. */
+    /** Whose session settings were applied here (shared connections change hands), and how many of them. */
+    private Object settingsOwner;
     private int appliedSettings;
-    /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL. */
+    private boolean used;
+    /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL and parameter types. */
     private final Map<String, String> prepared = new HashMap<>();
     private final long connectedAt = System.currentTimeMillis();
 
@@ -115,6 +117,22 @@ public final class BackendConnection {
 
     public int secretKey() {
         return secretKey;
+    }
+
+    public Object settingsOwner() {
+        return settingsOwner;
+    }
+
+    public void settingsOwner(Object owner) {
+        this.settingsOwner = owner;
+        this.appliedSettings = 0;
+    }
+
+    /** True the first time only: a fresh connection, whose ParameterStatus values its first client should see. */
+    public boolean firstUse() {
+        boolean first = !used;
+        used = true;
+        return first;
     }
 
     public int appliedSettings() {

@@ -193,6 +193,16 @@ public final class Messages {
     }
 
     /**
+     * What a Parse defines, apart from its name: the SQL and the parameter types, as one comparable string (two
+     * clients may give the same name to different statements on a shared server connection).
+     */
+    public static String parseSignature(Frame parse) {
+        ByteBuf body = parse.body();
+        int nameEnd = body.indexOf(body.readerIndex(), body.writerIndex(), (byte) 0);
+        return body.toString(nameEnd + 1, body.writerIndex() - nameEnd - 1, StandardCharsets.ISO_8859_1);
+    }
+
+    /**
      * The prepared statement a Bind uses.
      *
      * <pre>

@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,9 +65,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Credentials credentials;
     /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
     private int[] cancelKey;
-    /** Concurrent only so the admin console may list it from another event loop. */
-    private final Map<Backend, BackendConnection> servers = new ConcurrentHashMap<>();
-    private final Map<Backend, Future<BackendConnection>> opening = new HashMap<>();
+    private SessionServers servers;
+    /** The startup parameters servers are logged in with (user and database as configured). */
+    private Map<String, String> serverStartup;
     private final ArrayDeque<Frame> queued = new ArrayDeque<>();
 
     // the exchange in flight: frames go to `active` until its ReadyForQuery
@@ -115,6 +114,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        servers = new SessionServers(context, client.eventLoop(), this);
         admitted = context.clientOpened(this);
     }
 
@@ -282,6 +282,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             if (f.isSuccess()) {
                 completeLogin(((BackendConnection) f.getNow()).parameters());
+                servers.transactionEnded();
             } else {
                 loginFailed(f.cause());
             }
@@ -493,7 +494,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Sends an exchange to {@code backend}, opening the connection first if needed; takes ownership of the frames. */
     private void send(Backend backend, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
         BackendConnection server = servers.get(backend);
-        if (server != null && server.isOpen()) {
+        if (server != null) {
             transmit(server, frames, cs, awaitsReady);
             return;
         }
@@ -560,7 +561,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 String[] parse = Messages.parseNameAndSql(frame);
                 statements.beforeParse(server, parse[0], client.alloc());
                 server.forward(frame);
-                server.prepared().put(parse[0], parse[1]);
+                server.prepared().put(parse[0], Messages.parseSignature(frame));
                 break;
             case MessageType.BIND:
                 statements.ensurePrepared(server, Messages.bindStatement(frame));
@@ -592,29 +593,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private Future<BackendConnection> connect(Backend backend) {
-        Future<BackendConnection> pending = opening.get(backend);
-        if (pending != null) {
-            return pending;
+        if (serverStartup == null) {
+            serverStartup = new LinkedHashMap<>(startup);
+            serverStartup.put("user", backendUser());
+            serverStartup.put("database", backendDatabase());
         }
-        Map<String, String> parameters = new LinkedHashMap<>(startup);
-        parameters.put("user", backendUser());
-        parameters.put("database", backendDatabase());
-        Future<BackendConnection> future = BackendConnection.open(client.eventLoop(), backend, parameters,
-                roleCredentials ? credentials : Credentials.password(context.config().get(ReplicantOptions.PASSWORD)),
-                (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
-        opening.put(backend, future);
+        Future<BackendConnection> future = servers.acquire(backend, serverStartup,
+                roleCredentials ? credentials : Credentials.password(context.config().get(ReplicantOptions.PASSWORD)));
         future.addListener(f -> {
-            opening.remove(backend);
-            if (f.isSuccess()) {
+            if (f.isSuccess() && state != State.CLOSED && backend.isPrimary()) {
                 BackendConnection server = (BackendConnection) f.getNow();
-                server.listener(this);
-                context.serverOpened();
-                if (state == State.CLOSED) {
-                    server.close();
-                    return;
-                }
-                servers.put(backend, server);
-                if (backend.isPrimary()) {
+                if (server.firstUse()) {
                     primaryLoggedIn(server);
                 }
             }
@@ -666,6 +655,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
         if (!exchangeFailed) {
             for (Classification c : inFlight) {
+                statements.afterStatement(c, server);
                 String pinned = settings.succeeded(c, server, transactionStatus == 'I');
                 if (pinned != null) {
                     context.pinned(pinned);
@@ -678,6 +668,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         position.ranOn(server.backend());
         active = null;
         inFlight = List.of();
+        if (transactionStatus == 'I' && settings.pin() == null) {
+            servers.transactionEnded();
+        }
         client.writeAndFlush(frame.bytes());
         if (transactionStatus == 'I' && context.draining()) {
             fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
@@ -736,7 +729,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void onClosed(BackendConnection server) {
-        servers.remove(server.backend());
+        servers.lost(server);
         context.serverClosed();
         if (state == State.CLOSED) {
             return;
@@ -751,7 +744,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = ctx.channel().isWritable();
-        for (BackendConnection server : servers.values()) {
+        for (BackendConnection server : servers.all()) {
             server.autoRead(writable); // a slow client slows its servers instead of filling our memory
         }
         ctx.fireChannelWritabilityChanged();
@@ -821,6 +814,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (state == State.CLOSED) {
             return;
         }
+        // a connection goes back to a pool only with nothing of this session's on it: no query, transaction or pin
+        boolean clean = active == null && !connecting && transactionStatus == 'I' && settings.pin() == null;
         if (active != null) {
             active.cancel();
         }
@@ -830,8 +825,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         state = State.CLOSED;
         idleTimer.stop();
         context.clientClosed(this);
-        servers.values().forEach(BackendConnection::close);
-        servers.clear();
+        servers.closeAll(clean);
         if (afterCatchUp != null) {
             afterCatchUp.frames().forEach(Frame::release);
             afterCatchUp = null;
@@ -861,8 +855,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         String status = state != State.READY ? "login" : running != null || connecting ? "active" : "idle";
         return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
                 applicationName(), (InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress(),
-                connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.values()),
-                running, opening.size(), tls);
+                connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.all()),
+                running, servers.opening(), tls);
     }
 
     // ---------------------------------------------------------------- SessionView

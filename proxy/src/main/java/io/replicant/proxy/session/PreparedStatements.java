@@ -7,6 +7,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.Messages;
+import io.replicant.router.Classification;
+import io.replicant.router.SessionEffect;
 
 /**
  * The client's prepared statements, as the client sees them (name → its Parse message), so a statement
@@ -54,14 +56,31 @@ final class PreparedStatements {
         if (parse == null) {
             return; // unknown to the proxy: the server answers with its own error
         }
-        String sql = Messages.parseNameAndSql(parse)[1];
-        if (sql.equals(server.prepared().get(name))) {
+        String signature = Messages.parseSignature(parse);
+        if (signature.equals(server.prepared().get(name))) {
             return;
         }
         beforeParse(server, name, parse.bytes().alloc());
         server.forward(parse);
-        server.prepared().put(name, sql);
+        server.prepared().put(name, signature);
         unansweredParses++;
+    }
+
+    /** After a statement succeeded on {@code server}: SQL DEALLOCATE and DISCARD ALL drop statements there too. */
+    void afterStatement(Classification c, BackendConnection server) {
+        for (SessionEffect effect : c.effects()) {
+            boolean all = effect.type() == SessionEffect.Type.DISCARD_ALL
+                    || effect.type() == SessionEffect.Type.DEALLOCATE && effect.names().isEmpty();
+            if (all) {
+                server.prepared().clear();
+                releaseAll();
+            } else if (effect.type() == SessionEffect.Type.DEALLOCATE) {
+                effect.names().forEach(name -> {
+                    server.prepared().remove(name);
+                    closed(name);
+                });
+            }
+        }
     }
 
     /** At ReadyForQuery: after an error the server skipped the rest, so nothing more is coming. */

@@ -43,7 +43,7 @@ final class SessionSettings {
                     if (!idle || c.kind() == StatementKind.BEGIN || log.size() >= MAX_SETTINGS) {
                         pin("session_state");
                     } else {
-                        boolean current = server.appliedSettings() == log.size();
+                        boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
                         log.add(effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL");
                         if (current) {
                             server.appliedSettings(log.size()); // it ran there
@@ -72,13 +72,21 @@ final class SessionSettings {
         }
     }
 
-    /** The settings {@code server} has not applied yet, as one SQL text (marking them applied), or null. */
+    /**
+     * The settings {@code server} has not applied yet, as one SQL text (marking them applied), or null. A shared
+     * server connection that carries another session's settings is reset first.
+     */
     String catchUp(BackendConnection server) {
+        String reset = null;
+        if (server.settingsOwner() != this) {
+            reset = server.appliedSettings() > 0 ? "RESET ALL" : null;
+            server.settingsOwner(this);
+        }
         if (server.appliedSettings() >= log.size()) {
-            return null;
+            return reset;
         }
         String sql = String.join("; ", log.subList(server.appliedSettings(), log.size()));
         server.appliedSettings(log.size());
-        return sql;
+        return reset == null ? sql : reset + "; " + sql;
     }
 }

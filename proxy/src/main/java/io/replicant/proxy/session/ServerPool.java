@@ -1,0 +1,178 @@
+package io.replicant.proxy.session;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.replicant.config.ReplicantOptions;
+import io.replicant.config.SqlState;
+import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.backend.BackendConnection;
+import io.replicant.proxy.backend.BackendLoginException;
+import io.replicant.proxy.backend.Credentials;
+import io.replicant.proxy.protocol.Frame;
+import io.replicant.router.Backend;
+
+/**
+ * Transaction pooling: the server connections to one server that the client sessions of one event loop share,
+ * for clients with the same startup parameters. A session borrows one for a transaction and gives it back at
+ * ReadyForQuery 'I'. Living on one event loop, like its sessions, it needs no lock; the proxy has one pool per
+ * loop and key, so {@code proxy.pool_size} counts per thread.
+ */
+public final class ServerPool implements BackendConnection.Listener {
+    /** Which connections may be shared: same loop, same server, same login (user, database, options, …). */
+    public record Key(EventLoop loop, Backend backend, Map<String, String> parameters) {
+        public Key {
+            parameters = Map.copyOf(parameters);
+        }
+    }
+
+    private final ProxyContext context;
+    private final Key key;
+    /** Most recently released first, so a lightly loaded pool keeps reusing the same few connections. */
+    private final Deque<BackendConnection> idle = new ConcurrentLinkedDeque<>();
+    private final Deque<Promise<BackendConnection>> waiting = new ArrayDeque<>();
+    /** Connections open or opening, lent or idle. */
+    private volatile int open;
+    private volatile int waiters;
+    /** Whose keys new connections log in with: the latest borrower's (the same role, so the same keys). */
+    private Credentials credentials;
+
+    public ServerPool(ProxyContext context, Key key) {
+        this.context = context;
+        this.key = key;
+    }
+
+    public Key key() {
+        return key;
+    }
+
+    /** A connection for a session: an idle one, a new one while under the limit, or the next one released. */
+    Future<BackendConnection> acquire(Credentials login) {
+        this.credentials = login;
+        Promise<BackendConnection> lent = key.loop().newPromise();
+        BackendConnection connection;
+        while ((connection = idle.pollFirst()) != null) {
+            if (connection.isOpen()) {
+                lent.setSuccess(connection);
+                return lent;
+            }
+        }
+        if (open < context.config().get(ReplicantOptions.PROXY_POOL_SIZE)) {
+            openFor(lent);
+            return lent;
+        }
+        waiting.addLast(lent);
+        waiters = waiting.size();
+        Duration timeout = context.config().get(ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
+        ScheduledFuture<?> timer = key.loop().schedule(() -> {
+            lent.tryFailure(new BackendLoginException(SqlState.TOO_MANY_CONNECTIONS.code(), "all "
+                    + open + " connections of its pool stayed busy for proxy.pool_wait_timeout ("
+                    + ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT.type().format(timeout)
+                    + "); try again, or raise proxy.pool_size"));
+            waiting.remove(lent);
+            waiters = waiting.size();
+        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        lent.addListener(f -> timer.cancel(false));
+        return lent;
+    }
+
+    private void openFor(Promise<BackendConnection> lent) {
+        open++;
+        BackendConnection.open(key.loop(), key.backend(), key.parameters(), credentials,
+                (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis()).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        open--;
+                        lent.tryFailure(f.cause());
+                        return;
+                    }
+                    BackendConnection connection = (BackendConnection) f.getNow();
+                    context.serverOpened();
+                    if (!lent.trySuccess(connection)) {
+                        release(connection); // its client gave up waiting
+                    }
+                });
+    }
+
+    /** Takes back a connection that is idle on the server ('I', nothing in flight): the next waiter gets it. */
+    void release(BackendConnection connection) {
+        connection.listener(this);
+        connection.autoRead(true);
+        Promise<BackendConnection> next;
+        while ((next = waiting.pollFirst()) != null) {
+            waiters = waiting.size();
+            if (next.trySuccess(connection)) {
+                return;
+            }
+        }
+        idle.addFirst(connection);
+    }
+
+    /**
+     * A lent connection that must not be shared again (closed by the server, or given up in the middle of a
+     * transaction): it is closed, and a waiting session gets a new one instead.
+     */
+    void discard(BackendConnection connection) {
+        connection.close();
+        open--;
+        Promise<BackendConnection> next;
+        while ((next = waiting.pollFirst()) != null) {
+            waiters = waiting.size();
+            if (!next.isDone()) {
+                openFor(next);
+                return;
+            }
+        }
+    }
+
+    /** Closes the idle connections (proxy shutdown). */
+    public void close() {
+        key.loop().execute(() -> {
+            BackendConnection connection;
+            while ((connection = idle.pollFirst()) != null) {
+                connection.close();
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- while idle here
+
+    @Override
+    public void onFrame(BackendConnection connection, Frame frame) {
+        frame.release(); // a NoticeResponse or ParameterStatus nobody asked for
+    }
+
+    @Override
+    public void onReadComplete(BackendConnection connection) {
+    }
+
+    @Override
+    public void onClosed(BackendConnection connection) {
+        if (idle.remove(connection)) {
+            open--;
+            context.serverClosed();
+        }
+    }
+
+    // ---------------------------------------------------------------- for the admin console (approximate)
+
+    public List<BackendConnection> idleConnections() {
+        return List.copyOf(idle);
+    }
+
+    public int openConnections() {
+        return open;
+    }
+
+    public int waitingClients() {
+        return waiters;
+    }
+}

@@ -1,0 +1,246 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PgNode;
+import io.replicant.testkit.PostgresClusterExtension;
+
+/** proxy.pool_mode: transaction, checked on the servers: how many sessions they see, and what leaks between clients. */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ProxyTransactionPoolingIT {
+    private static final int CLIENTS = 16;
+    private static final int ROUNDS = 40;
+    private LocalPostgresCluster cluster;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster) throws SQLException {
+        this.cluster = cluster;
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS tp_counter (id int PRIMARY KEY, n int NOT NULL)");
+            s.execute("TRUNCATE tp_counter");
+            s.execute("INSERT INTO tp_counter SELECT g, 0 FROM generate_series(0, " + (CLIENTS - 1) + ") g");
+        }
+        cluster.awaitReplay();
+    }
+
+    private static ReplicantProxy pooled(LocalPostgresCluster cluster, int size, String extra) throws SQLException {
+        return ProxyFixture.start(cluster, "  pool_mode: transaction\n  pool_size: " + size + "\n  threads: 1\n" + extra);
+    }
+
+    /** A pgjdbc client through the proxy that the servers can tell apart by application_name. */
+    private static Connection client(ReplicantProxy proxy, String application) throws SQLException {
+        Properties p = ProxyFixture.credentials();
+        p.setProperty("ApplicationName", application);
+        p.setProperty("prepareThreshold", "1"); // named server-side statements from the first execution
+        return DriverManager.getConnection(ProxyFixture.url(proxy), p);
+    }
+
+    @Test
+    void manyClientsShareAFewServerSessionsAndNoWriteIsLost() throws Exception {
+        String application = "tp-share";
+        List<Connection> watchers = new ArrayList<>();
+        for (PgNode node : cluster.nodes()) {
+            watchers.add(DriverManager.getConnection(node.jdbcUrl(LocalPostgresCluster.APP_DATABASE),
+                    ProxyFixture.credentials()));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
+            List<Future<Integer>> clients = new ArrayList<>();
+            for (int i = 0; i < CLIENTS; i++) {
+                int id = i;
+                clients.add(pool.submit(() -> {
+                    int reads = 0;
+                    try (Connection c = client(proxy, application);
+                            PreparedStatement add = c.prepareStatement("UPDATE tp_counter SET n = n + 1 WHERE id = ?");
+                            PreparedStatement read = c.prepareStatement("SELECT n FROM tp_counter WHERE id = ?")) {
+                        for (int r = 0; r < ROUNDS; r++) {
+                            c.setAutoCommit(false);
+                            add.setInt(1, id);
+                            assertEquals(1, add.executeUpdate());
+                            c.commit();
+                            c.setAutoCommit(true);
+                            read.setInt(1, id);
+                            try (ResultSet rs = read.executeQuery()) {
+                                assertTrue(rs.next());
+                                reads++;
+                            }
+                        }
+                    }
+                    return reads;
+                }));
+            }
+            int[] most = new int[watchers.size()];
+            while (clients.stream().anyMatch(f -> !f.isDone())) {
+                for (int n = 0; n < watchers.size(); n++) {
+                    most[n] = Math.max(most[n], sessionsOf(watchers.get(n), application));
+                }
+                ProxyFixture.sleep(5);
+            }
+            for (Future<Integer> f : clients) {
+                assertEquals(ROUNDS, f.get());
+            }
+            for (int n = 0; n < watchers.size(); n++) {
+                assertTrue(most[n] <= 2, cluster.nodes().get(n).name() + " saw " + most[n]
+                        + " server sessions of " + CLIENTS + " clients; proxy.pool_size is 2");
+            }
+            assertTrue(most[0] >= 1 && most[1] + most[2] >= 1, "the writes used the primary, the reads the replicas");
+            try (Statement s = watchers.get(0).createStatement();
+                    ResultSet rs = s.executeQuery("SELECT count(*), min(n), max(n) FROM tp_counter")) {
+                rs.next();
+                assertEquals(CLIENTS, rs.getInt(1));
+                assertEquals(ROUNDS, rs.getInt(2), "every client's every commit landed once");
+                assertEquals(ROUNDS, rs.getInt(3));
+            }
+        } finally {
+            pool.shutdownNow();
+            for (Connection w : watchers) {
+                w.close();
+            }
+        }
+    }
+
+    private static int sessionsOf(Connection node, String application) throws SQLException {
+        try (Statement s = node.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + application + "'")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
+    void settingsAndPreparedStatementsStayWithTheirClient() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "");
+                Connection a = client(proxy, "tp-settings");
+                Connection b = client(proxy, "tp-settings");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            int pid = intOf(sa, "/* replicant:route=primary */ SELECT pg_backend_pid()");
+            assertEquals(pid, intOf(sb, "/* replicant:route=primary */ SELECT pg_backend_pid()"),
+                    "with proxy.pool_size 1 both clients use the same server session");
+            sa.execute("SET work_mem = '7MB'");
+            sb.execute("SET statement_timeout = '42s'");
+            for (int i = 0; i < 3; i++) {
+                assertEquals("7MB", textOf(sa, "/* replicant:route=primary */ SHOW work_mem"));
+                assertEquals("0", textOf(sa, "/* replicant:route=primary */ SHOW statement_timeout"));
+                assertEquals("4MB", textOf(sb, "/* replicant:route=primary */ SHOW work_mem"));
+                assertEquals("42s", textOf(sb, "/* replicant:route=primary */ SHOW statement_timeout"));
+                assertEquals("7MB", textOf(sa, "SHOW work_mem"), "on a replica too");
+                assertEquals("4MB", textOf(sb, "SHOW work_mem"));
+            }
+            // pgjdbc names each connection's first server-side statement S_1: the same name, different statements
+            try (PreparedStatement pa = a.prepareStatement("SELECT ?::int + 1");
+                    PreparedStatement pb = b.prepareStatement("SELECT ?::text || '!'")) {
+                for (int i = 0; i < 20; i++) {
+                    pa.setInt(1, i);
+                    pb.setString(1, "b" + i);
+                    try (ResultSet ra = pa.executeQuery(); ResultSet rb = pb.executeQuery()) {
+                        ra.next();
+                        rb.next();
+                        assertEquals(i + 1, ra.getInt(1));
+                        assertEquals("b" + i + "!", rb.getString(1));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void aClientWithTempTablesKeepsItsServerAndOthersWaitThenTimeOut() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  pool_wait_timeout: 500ms\n");
+                Connection a = client(proxy, "tp-temp");
+                Connection b = client(proxy, "tp-temp");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            int pid = intOf(sa, "/* replicant:route=primary */ SELECT pg_backend_pid()");
+            sa.execute("CREATE TEMP TABLE tp_temp (x int)");
+            sa.execute("INSERT INTO tp_temp VALUES (1), (2)");
+            SQLException busy = assertThrows(SQLException.class,
+                    () -> sb.execute("UPDATE tp_counter SET n = n WHERE id = 0"));
+            assertEquals("53300", busy.getSQLState(), busy.getMessage());
+            assertTrue(busy.getMessage().contains("proxy.pool_wait_timeout"), busy.getMessage());
+            assertEquals(2, intOf(sa, "SELECT count(*) FROM tp_temp"), "the temp table is still there");
+            a.close();
+            int next = intOf(sb, "/* replicant:route=primary */ SELECT pg_backend_pid()");
+            assertNotEquals(pid, next, "the session with the temp table was not handed on");
+            assertEquals(0, intOf(sb, "/* replicant:route=primary */ SELECT count(*) FROM pg_class WHERE relname = 'tp_temp' "
+                    + "AND relnamespace = pg_my_temp_schema()"));
+        }
+    }
+
+    @Test
+    void aClientGoneMidTransactionDoesNotHandItsTransactionOn() throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "");
+                Connection b = client(proxy, "tp-gone");
+                Statement sb = b.createStatement()) {
+            Connection a = client(proxy, "tp-gone");
+            a.setAutoCommit(false);
+            try (Statement sa = a.createStatement()) {
+                sa.executeUpdate("UPDATE tp_counter SET n = -1 WHERE id = 1");
+            }
+            ExecutorService aborter = Executors.newSingleThreadExecutor();
+            a.abort(aborter); // the socket closes: no Terminate, no ROLLBACK
+            aborter.shutdown();
+            sb.execute("SET lock_timeout = '5s'");
+            assertEquals(0, intOf(sb, "/* replicant:route=primary */ SELECT count(*) FROM tp_counter WHERE n = -1"),
+                    "the vanished client's uncommitted update is not visible: its transaction did not move on");
+            assertEquals(1, sb.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 1"), "and its lock is gone");
+        }
+    }
+
+    @Test
+    void pgbenchThroughATwoConnectionPool(@TempDir Path dir) throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
+            ProxyFixture.run(proxy, dir, "pgbench", "-i", "-s", "1", "-q", "--no-vacuum");
+            cluster.awaitReplay();
+            for (String mode : List.of("simple", "extended", "prepared")) {
+                // one thread per client: pgbench -M prepared prepares synchronously, and a thread blocked on one
+                // client waiting for a server cannot let its other clients finish their transactions
+                String out = ProxyFixture.run(proxy, dir, "pgbench", "-M", mode, "-c", "8", "-j", "8", "-t", "50");
+                assertTrue(out.contains("number of transactions actually processed: 400/400"), out);
+                assertTrue(out.contains("number of failed transactions: 0"), out);
+            }
+        }
+    }
+
+    private static int intOf(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getInt(1);
+        }
+    }
+
+    private static String textOf(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+}
