@@ -69,11 +69,13 @@ public final class ReplicantOptions {
 
     public static final Option<Duration> POOL_IDLE_TIMEOUT = define("pool.idle_timeout",
             ValueType.duration(Duration.ofSeconds(10), Duration.ofDays(1)), Duration.ofMinutes(10),
-            Group.RARELY_USED, false, "How long an idle physical connection stays in the pool.");
+            Group.RARELY_USED, false, "How long an idle physical connection stays in the pool (the driver's pools, "
+                    + "and the proxy's in `transaction` mode).");
 
     public static final Option<Duration> POOL_MAX_LIFETIME = define("pool.max_lifetime",
             ValueType.duration(Duration.ofSeconds(30), Duration.ofDays(1)), Duration.ofMinutes(30),
-            Group.RARELY_USED, false, "Maximum lifetime of a physical connection in the pool.");
+            Group.RARELY_USED, false, "Maximum lifetime of a physical connection in the pool (in the proxy's "
+                    + "`transaction` mode a connection past it is closed once it is idle).");
 
     public static final Option<Integer> PARSE_CACHE_SIZE = define("parse_cache_size", ValueType.integer(0, 1_000_000),
             10_000, Group.RARELY_USED, false,

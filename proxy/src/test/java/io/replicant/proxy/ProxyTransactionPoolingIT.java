@@ -216,6 +216,24 @@ class ProxyTransactionPoolingIT {
     }
 
     @Test
+    void idlePooledConnectionsCloseAfterTheIdleTimeout() throws SQLException {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  pool_mode: transaction\n  threads: 1\n"
+                + "pool:\n  idle_timeout: 10s\n");
+                Connection c = client(proxy, "tp-idle");
+                Connection primary = ProxyFixture.direct(cluster);
+                Statement s = c.createStatement()) {
+            s.execute("UPDATE tp_counter SET n = n WHERE id = 2");
+            assertEquals(1, sessionsOf(primary, "tp-idle"), "the write's connection stays in the pool");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (sessionsOf(primary, "tp-idle") > 0 && System.nanoTime() < deadline) {
+                ProxyFixture.sleep(250);
+            }
+            assertEquals(0, sessionsOf(primary, "tp-idle"), "closed after pool.idle_timeout");
+            assertEquals(1, s.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 2"), "and opened again when needed");
+        }
+    }
+
+    @Test
     void pgbenchThroughATwoConnectionPool(@TempDir Path dir) throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
             ProxyFixture.run(proxy, dir, "pgbench", "-i", "-s", "1", "-q", "--no-vacuum");

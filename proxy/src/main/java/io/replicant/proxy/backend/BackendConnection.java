@@ -56,6 +56,7 @@ public final class BackendConnection {
     private Object settingsOwner;
     private int appliedSettings;
     private boolean used;
+    private long idleSince;
     /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL and parameter types. */
     private final Map<String, String> prepared = new HashMap<>();
     private final long connectedAt = System.currentTimeMillis();
@@ -133,6 +134,15 @@ public final class BackendConnection {
         boolean first = !used;
         used = true;
         return first;
+    }
+
+    /** When it was last given back to a pool (epoch millis). */
+    public long idleSince() {
+        return idleSince;
+    }
+
+    public void idleSince(long epochMillis) {
+        this.idleSince = epochMillis;
     }
 
     public int appliedSettings() {

@@ -13,7 +13,6 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -25,7 +24,6 @@ import io.replicant.config.SqlState;
 import io.replicant.proxy.ProxyContext;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.BackendConnection;
-import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.backend.BackendLoginException;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
@@ -42,27 +40,23 @@ import io.replicant.router.SessionView;
 
 /**
  * One client connection, as a state machine driven by what the client sends and what its servers answer:
- * STARTUP → AUTHENTICATING → [LOGGING_IN, the first client of a user only] → READY, where each simple Query is routed by the
- * shared router and its answer relayed until ReadyForQuery, whose transaction status ('I', 'T', 'E') keeps
- * a transaction on one server. The session and its server connections share one event loop, so nothing here
- * needs a lock. Session mode: the client owns its server connections (the primary, and replicas as used).
+ * STARTUP ({@link ClientLogin}) → [LOGGING_IN, the first client of a user only] → READY, where each simple Query is
+ * routed by the shared router and its answer relayed until ReadyForQuery, whose transaction status ('I', 'T',
+ * 'E') keeps a transaction on one server. The session and its server connections share one event loop, so
+ * nothing here needs a lock. Which server connections it uses, its own or pooled ones, is {@link SessionServers}'.
  */
 public final class ClientSession extends ChannelInboundHandlerAdapter implements SessionView,
         BackendConnection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
 
     private enum State {
-        STARTUP, AUTHENTICATING, LOGGING_IN, READY, CLOSED
+        STARTUP, LOGGING_IN, READY, CLOSED
     }
 
     private final ProxyContext context;
     private State state = State.STARTUP;
     private Channel client;
-    private final Map<String, String> startup = new LinkedHashMap<>();
-    private ClientAuth auth;
-    /** True when the client's role came from proxy.auth_query: servers are logged in to with its own keys. */
-    private boolean roleCredentials;
-    private Credentials credentials;
+    private ClientLogin login;
     /** The BackendKeyData this client got: the proxy's own, mapped to whichever server runs its query. */
     private int[] cancelKey;
     private SessionServers servers;
@@ -94,12 +88,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
     private Exchange afterCatchUp;
-    /** False when the connection was one more than proxy.max_clients: refused at its StartupMessage. */
-    private boolean admitted;
     private final IdleTimer idleTimer;
     /** Set for a client of the admin console (database "replicant"): it never reaches a server. */
     private AdminConsole admin;
-    private boolean tls;
     /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
     private Map<String, String> reportedParameters;
 
@@ -115,22 +106,24 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         servers = new SessionServers(context, client.eventLoop(), this);
-        admitted = context.clientOpened(this);
+        login = new ClientLogin(context, client, context.clientOpened(this), this::logIn, this::fatal);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof StartupPacket packet) {
-            onStartup(packet);
+            login.onStartup(packet);
             return;
         }
         Frame frame = (Frame) msg;
         switch (state) {
-            case AUTHENTICATING:
+            case STARTUP:
                 try {
-                    onAuthentication(frame);
+                    if (login.authenticating()) {
+                        login.onPassword(frame);
+                    }
                 } finally {
-                    frame.release();
+                    frame.release(); // nothing else is accepted before the login is complete
                 }
                 break;
             case READY:
@@ -145,118 +138,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    private void onStartup(StartupPacket packet) {
-        if (packet instanceof StartupPacket.SslRequest && context.tls() != null && !tls) {
-            client.writeAndFlush(client.alloc().buffer(1).writeByte('S'));
-            client.pipeline().addFirst("tls", context.tls().newHandler(client.alloc())); // the rest is encrypted
-            tls = true;
-            return;
-        }
-        if (packet instanceof StartupPacket.SslRequest || packet instanceof StartupPacket.GssEncRequest) {
-            client.writeAndFlush(client.alloc().buffer(1).writeByte('N')); // declined: the client decides what next
-            return;
-        }
-        if (packet instanceof StartupPacket.CancelRequest cancel) {
-            ClientSession target = context.sessionFor(cancel.processId(), cancel.secretKey());
-            if (target != null) {
-                target.client.eventLoop().execute(target::cancelRunningQuery);
-            }
-            client.close(); // the protocol expects no answer
-            return;
-        }
-        if (!admitted) {
-            fatal(SqlState.TOO_MANY_CONNECTIONS.code(), "sorry, too many clients already (proxy.max_clients is "
-                    + context.config().get(ReplicantOptions.PROXY_MAX_CLIENTS) + ")");
-            return;
-        }
-        if (!tls && context.config().get(ReplicantOptions.PROXY_TLS_REQUIRED)) {
-            fatal(SqlState.INVALID_AUTHORIZATION.code(), "this proxy accepts TLS connections only (proxy.tls.required)");
-            return;
-        }
-        if (context.draining()) {
-            fatal(SqlState.CANNOT_CONNECT_NOW.code(), "the proxy is shutting down");
-            return;
-        }
-        startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
-        String user = startup.get("user");
-        String configuredUser = context.config().get(ReplicantOptions.USER);
-        boolean ownRoles = context.config().get(ReplicantOptions.PROXY_AUTH_QUERY) != null;
-        if (user == null || !ownRoles && configuredUser != null && !configuredUser.equals(user)) {
-            fatal(SqlState.INVALID_AUTHORIZATION.code(), "role \"" + user + "\" is not served by this proxy");
-            return;
-        }
-        String database = startup.getOrDefault("database", user);
-        String configuredDatabase = context.config().get(ReplicantOptions.DATABASE);
-        if (AdminConsole.DATABASE.equals(database)) {
-            if (configuredUser != null && !configuredUser.equals(user)) {
-                fatal(SqlState.INVALID_AUTHORIZATION.code(), "only \"" + configuredUser + "\" may use the admin console");
-                return;
-            }
-            admin = new AdminConsole(context);
-            ownRoles = false;
-        } else if (configuredDatabase != null && !configuredDatabase.equals(database)) {
-            fatal(SqlState.INVALID_CATALOG_NAME.code(), "database \"" + database + "\" is not served by this proxy");
-            return;
-        }
-        String method = context.config().get(ReplicantOptions.PROXY_AUTH);
-        if (method.equals("trust")) {
-            logIn();
-            return;
-        }
-        state = State.AUTHENTICATING;
-        if (ownRoles) {
-            context.verifierOf(user).whenComplete((verifier, error) -> client.eventLoop().execute(() -> {
-                if (state == State.CLOSED) {
-                    return;
-                }
-                if (error != null) {
-                    fatal(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), "the proxy could not look up role \"" + user
-                            + "\" with proxy.auth_query: " + error.getCause().getMessage());
-                    return;
-                }
-                startAuthentication(ClientAuth.forVerifier(method, verifier));
-                roleCredentials = true;
-            }));
-            return;
-        }
-        String password = context.config().get(ReplicantOptions.PASSWORD);
-        if (password == null) {
-            fatal(SqlState.INVALID_PASSWORD.code(), "proxy.auth is " + method + " but no password is configured");
-            return;
-        }
-        startAuthentication(ClientAuth.forPassword(method, user, password));
-    }
-
-    private void startAuthentication(ClientAuth exchange) {
-        auth = exchange;
-        client.writeAndFlush(auth.request(client.alloc()));
-    }
-
-    private void onAuthentication(Frame frame) {
-        if (auth == null || frame.type() != MessageType.PASSWORD) { // nothing may come before our request
-            fatal(SqlState.PROTOCOL_VIOLATION.code(), "expected a password message, got message type '"
-                    + (char) frame.type() + "'");
-            return;
-        }
-        try {
-            ByteBuf answer = auth.answer(frame, client.alloc());
-            if (answer != null) {
-                client.writeAndFlush(answer);
-            }
-            if (auth.done()) {
-                if (roleCredentials) {
-                    credentials = auth.credentials();
-                }
-                auth = null;
-                logIn();
-            }
-        } catch (ClientAuth.Failure e) {
-            context.authFailed();
-            fatal(SqlState.INVALID_PASSWORD.code(), e.getMessage() != null ? e.getMessage()
-                    : "password authentication failed for user \"" + startup.get("user") + "\"");
-        }
-    }
-
     /**
      * Tells the client it is in. Server connections open lazily, at the first statement that needs one, so an
      * idle client holds none; the ParameterStatus values come from an earlier login to the primary as the same
@@ -264,15 +145,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * user logs in to the primary right away, which also proves the credentials work.
      */
     private void logIn() {
-        if (admin != null) {
+        if (login.admin()) {
+            admin = new AdminConsole(context);
             Map<String, String> known = context.serverParameters(backendUser(), context.config()
                     .get(ReplicantOptions.DATABASE));
-            completeLogin(ServerParameters.forClient(known != null ? known : ServerParameters.ADMIN, startup));
+            completeLogin(ServerParameters.forClient(known != null ? known : ServerParameters.ADMIN, login.startup()));
             return;
         }
         Map<String, String> known = context.serverParameters(backendUser(), backendDatabase());
         if (known != null) {
-            completeLogin(ServerParameters.forClient(known, startup));
+            completeLogin(ServerParameters.forClient(known, login.startup()));
             return;
         }
         state = State.LOGGING_IN;
@@ -315,12 +197,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private String backendUser() {
         String user = context.config().get(ReplicantOptions.USER);
-        return user != null && !roleCredentials ? user : startup.get("user");
+        return user != null && !login.ownRole() ? user : login.startup().get("user");
     }
 
     private String backendDatabase() {
         String database = context.config().get(ReplicantOptions.DATABASE);
-        return database != null ? database : startup.getOrDefault("database", startup.get("user"));
+        return database != null ? database : login.startup().getOrDefault("database", login.startup().get("user"));
     }
 
     private void loginFailed(Throwable cause) {
@@ -498,29 +380,37 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             transmit(server, frames, cs, awaitsReady);
             return;
         }
+        Future<BackendConnection> pending = connect(backend);
+        if (pending.isDone()) { // an idle pooled connection: no need to stop reading from the client meanwhile
+            connected(pending, backend, frames, cs, awaitsReady);
+            return;
+        }
         connecting = true;
         client.config().setAutoRead(false);
-        connect(backend).addListener(f -> {
+        pending.addListener(f -> {
             connecting = false;
-            if (state == State.CLOSED) {
-                frames.forEach(Frame::release);
-                return;
-            }
-            if (!f.isSuccess()) {
-                frames.forEach(Frame::release);
-                String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
-                        : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
-                client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
-                        + backend + ": " + f.cause().getMessage()));
-                if (awaitsReady) {
-                    client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
-                }
-                client.flush();
-            } else {
-                transmit((BackendConnection) f.getNow(), frames, cs, awaitsReady);
-            }
+            connected(pending, backend, frames, cs, awaitsReady);
             drainQueue();
         });
+    }
+
+    private void connected(Future<BackendConnection> f, Backend backend, List<Frame> frames, List<Classification> cs,
+            boolean awaitsReady) {
+        if (state == State.CLOSED) {
+            frames.forEach(Frame::release);
+        } else if (f.isSuccess()) {
+            transmit(f.getNow(), frames, cs, awaitsReady);
+        } else {
+            frames.forEach(Frame::release);
+            String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
+                    : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
+            client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
+                    + backend + ": " + f.cause().getMessage()));
+            if (awaitsReady) {
+                client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
+            }
+            client.flush();
+        }
     }
 
     private void transmit(BackendConnection server, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
@@ -594,12 +484,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private Future<BackendConnection> connect(Backend backend) {
         if (serverStartup == null) {
-            serverStartup = new LinkedHashMap<>(startup);
+            serverStartup = new LinkedHashMap<>(login.startup());
             serverStartup.put("user", backendUser());
             serverStartup.put("database", backendDatabase());
         }
-        Future<BackendConnection> future = servers.acquire(backend, serverStartup,
-                roleCredentials ? credentials : Credentials.password(context.config().get(ReplicantOptions.PASSWORD)));
+        Future<BackendConnection> future = servers.acquire(backend, serverStartup, login.serverCredentials());
         future.addListener(f -> {
             if (f.isSuccess() && state != State.CLOSED && backend.isPrimary()) {
                 BackendConnection server = (BackendConnection) f.getNow();
@@ -682,7 +571,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         drainQueue();
     }
 
-    /** Answers to a settings catch-up: swallowed; if the replica refused a setting, the session moves to the primary. */
+    /** Answers to a settings catch-up: swallowed; if a replica refused a setting, the session moves to the primary. */
     private void onCatchUpFrame(BackendConnection server, Frame frame) {
         byte type = frame.type();
         if (type == MessageType.ERROR_RESPONSE) {
@@ -799,7 +688,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** A client's CancelRequest: cancels the query running for it, on whichever server runs it. */
+    /** A client's CancelRequest named this session (it arrives on a connection of its own, on any thread). */
+    void cancelRequested() {
+        client.eventLoop().execute(this::cancelRunningQuery);
+    }
+
+    /** Cancels the query running for the client, on whichever server runs it. */
     private void cancelRunningQuery() {
         if (active != null && !catchingUp) {
             active.cancel();
@@ -853,10 +747,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public Snapshot snapshot() {
         BackendConnection running = active;
         String status = state != State.READY ? "login" : running != null || connecting ? "active" : "idle";
+        Map<String, String> startup = login.startup();
         return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
-                applicationName(), (InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress(),
+                applicationName(), (InetSocketAddress) client.remoteAddress(),
+                (InetSocketAddress) client.localAddress(),
                 connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.all()),
-                running, servers.opening(), tls);
+                running, servers.opening(), login.tls());
     }
 
     // ---------------------------------------------------------------- SessionView
@@ -908,11 +804,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String user() {
-        return startup.get("user");
+        return login.startup().get("user");
     }
 
     @Override
     public String applicationName() {
-        return Objects.requireNonNullElse(startup.get("application_name"), "");
+        return Objects.requireNonNullElse(login.startup().get("application_name"), "");
     }
 }

@@ -35,6 +35,8 @@ public final class ServerPool implements BackendConnection.Listener {
         }
     }
 
+    /** How often idle connections are checked against pool.idle_timeout and pool.max_lifetime. */
+    private static final long EVICTION_PERIOD_SECONDS = 5;
     private final ProxyContext context;
     private final Key key;
     /** Most recently released first, so a lightly loaded pool keeps reusing the same few connections. */
@@ -46,9 +48,13 @@ public final class ServerPool implements BackendConnection.Listener {
     /** Whose keys new connections log in with: the latest borrower's (the same role, so the same keys). */
     private Credentials credentials;
 
+    private final ScheduledFuture<?> eviction;
+
     public ServerPool(ProxyContext context, Key key) {
         this.context = context;
         this.key = key;
+        this.eviction = key.loop().scheduleAtFixedRate(this::evict, EVICTION_PERIOD_SECONDS, EVICTION_PERIOD_SECONDS,
+                TimeUnit.SECONDS);
     }
 
     public Key key() {
@@ -58,14 +64,13 @@ public final class ServerPool implements BackendConnection.Listener {
     /** A connection for a session: an idle one, a new one while under the limit, or the next one released. */
     Future<BackendConnection> acquire(Credentials login) {
         this.credentials = login;
-        Promise<BackendConnection> lent = key.loop().newPromise();
         BackendConnection connection;
         while ((connection = idle.pollFirst()) != null) {
             if (connection.isOpen()) {
-                lent.setSuccess(connection);
-                return lent;
+                return key.loop().newSucceededFuture(connection);
             }
         }
+        Promise<BackendConnection> lent = key.loop().newPromise();
         if (open < context.config().get(ReplicantOptions.PROXY_POOL_SIZE)) {
             openFor(lent);
             return lent;
@@ -113,7 +118,23 @@ public final class ServerPool implements BackendConnection.Listener {
                 return;
             }
         }
+        connection.idleSince(System.currentTimeMillis());
         idle.addFirst(connection);
+    }
+
+    /** Closes idle connections past pool.idle_timeout or pool.max_lifetime, so a quiet pool shrinks. */
+    private void evict() {
+        long now = System.currentTimeMillis();
+        long idleLimit = context.config().get(ReplicantOptions.POOL_IDLE_TIMEOUT).toMillis();
+        long lifetime = context.config().get(ReplicantOptions.POOL_MAX_LIFETIME).toMillis();
+        for (BackendConnection connection : idle) {
+            boolean expired = now - connection.idleSince() >= idleLimit || now - connection.connectedAt() >= lifetime;
+            if (expired && idle.remove(connection)) {
+                open--;
+                context.serverClosed();
+                connection.close();
+            }
+        }
     }
 
     /**
@@ -135,6 +156,7 @@ public final class ServerPool implements BackendConnection.Listener {
 
     /** Closes the idle connections (proxy shutdown). */
     public void close() {
+        eviction.cancel(false);
         key.loop().execute(() -> {
             BackendConnection connection;
             while ((connection = idle.pollFirst()) != null) {
