@@ -35,8 +35,10 @@ public enum SqlState {
     OBJECT_NOT_IN_PREREQUISITE_STATE("55000"),
     /** An admin console command the proxy does not know (proxy). */
     SYNTAX_ERROR("42601"),
-    /** More clients than proxy.max_clients (proxy). */
+    /** More clients than proxy.max_clients, or no pooled server connection within proxy.pool_wait_timeout (proxy). */
     TOO_MANY_CONNECTIONS("53300"),
+    /** A client cancelled its statement while it waited for a pooled server connection (proxy). */
+    QUERY_CANCELED("57014"),
     /** The proxy is shutting down (proxy). */
     ADMIN_SHUTDOWN("57P01"),
     /** A new client arrived while the proxy shuts down (proxy). */

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -212,6 +213,84 @@ class ProxyTransactionPoolingIT {
             assertEquals(0, intOf(sb, "/* replicant:route=primary */ SELECT count(*) FROM tp_counter WHERE n = -1"),
                     "the vanished client's uncommitted update is not visible: its transaction did not move on");
             assertEquals(1, sb.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 1"), "and its lock is gone");
+        }
+    }
+
+    @Test
+    void aCancelArrivingLateDoesNotHitTheNextClientsQuery() throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "");
+                Connection a = client(proxy, "tp-cancel");
+                Connection b = client(proxy, "tp-cancel");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            String onPrimary = "/* replicant:route=primary */ ";
+            AtomicBoolean done = new AtomicBoolean();
+            ExecutorService threads = Executors.newFixedThreadPool(2);
+            try {
+                Future<Integer> aCancelled = threads.submit(() -> { // quick queries, cancelled all the time
+                    int cancelled = 0;
+                    while (!done.get()) {
+                        try {
+                            sa.executeQuery(onPrimary + "SELECT pg_sleep(0.001)").close();
+                        } catch (SQLException e) {
+                            assertEquals("57014", e.getSQLState(), e.getMessage());
+                            cancelled++;
+                        }
+                    }
+                    return cancelled;
+                });
+                threads.submit(() -> {
+                    while (!done.get()) {
+                        sa.cancel();
+                    }
+                    return null;
+                });
+                int bCancelled = 0;
+                for (int i = 0; i < 300; i++) {
+                    try {
+                        sb.executeQuery(onPrimary + "SELECT pg_sleep(0.002)").close();
+                    } catch (SQLException e) {
+                        assertEquals("57014", e.getSQLState(), e.getMessage());
+                        bCancelled++;
+                    }
+                }
+                done.set(true);
+                assertTrue(aCancelled.get(30, TimeUnit.SECONDS) > 0, "the cancels reached the client's queries");
+                assertEquals(0, bCancelled, "cancels meant for the other client's queries hit this one's");
+            } finally {
+                done.set(true);
+                threads.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void aStatementWaitingForAServerConnectionCanBeCancelled() throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "");
+                Connection a = client(proxy, "tp-wait");
+                Connection b = client(proxy, "tp-wait");
+                Statement sb = b.createStatement()) {
+            a.setAutoCommit(false);
+            try (Statement sa = a.createStatement()) {
+                sa.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 3"); // holds the primary connection
+            }
+            ExecutorService thread = Executors.newSingleThreadExecutor();
+            Future<SQLException> waiting = thread.submit(() -> {
+                try {
+                    sb.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 4");
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            thread.shutdown();
+            ProxyFixture.sleep(300);
+            sb.cancel();
+            SQLException e = waiting.get(10, TimeUnit.SECONDS);
+            assertTrue(e != null, "the waiting statement was cancelled");
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            a.commit();
+            assertEquals(1, sb.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 4"), "the client goes on");
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import com.ongres.scram.client.ScramClient;
 
@@ -46,6 +47,8 @@ public final class BackendConnection {
         void onClosed(BackendConnection connection);
     }
 
+    /** How long a cancel connection may stay open before the proxy closes it itself. */
+    private static final long CANCEL_TIMEOUT_SECONDS = 5;
     private final Backend backend;
     private final Channel channel;
     private final Map<String, String> parameters = new HashMap<>();
@@ -57,6 +60,7 @@ public final class BackendConnection {
     private int appliedSettings;
     private boolean used;
     private long idleSince;
+    private Future<Void> cancelling;
     /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL and parameter types. */
     private final Map<String, String> prepared = new HashMap<>();
     private final long connectedAt = System.currentTimeMillis();
@@ -185,18 +189,34 @@ public final class BackendConnection {
 
     /**
      * Asks the server to cancel what this connection is running, the way clients do: a CancelRequest with the
-     * connection's process id and secret key, on a connection of its own.
+     * connection's process id and secret key, on a connection of its own, which the server closes once it has
+     * signalled the session.
      */
     public void cancel() {
+        Promise<Void> done = channel.eventLoop().newPromise();
+        cancelling = done;
         new Bootstrap().group(channel.eventLoop()).channel(Transport.channel())
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(new InetSocketAddress(backend.host().host(), backend.host().port()))
                 .addListener((ChannelFuture f) -> {
-                    if (f.isSuccess()) {
-                        f.channel().writeAndFlush(Messages.cancelRequest(f.channel().alloc(), processId, secretKey))
-                                .addListener(w -> f.channel().close());
+                    if (!f.isSuccess()) {
+                        done.trySuccess(null);
+                        return;
                     }
+                    f.channel().closeFuture().addListener(c -> done.trySuccess(null));
+                    f.channel().writeAndFlush(Messages.cancelRequest(f.channel().alloc(), processId, secretKey));
+                    f.channel().eventLoop().schedule(() -> f.channel().close(), CANCEL_TIMEOUT_SECONDS,
+                            TimeUnit.SECONDS); // a server that never closes it must not hold the connection back
                 });
+    }
+
+    /**
+     * A cancel sent for this connection that the server may not have acted on yet, or null. Until it has, the
+     * connection must not run another client's query: the cancel could land there.
+     */
+    public Future<Void> cancelling() {
+        Future<Void> pending = cancelling;
+        return pending == null || pending.isDone() ? null : pending;
     }
 
     /** Ends the session politely (Terminate), which also rolls back any open transaction there. */

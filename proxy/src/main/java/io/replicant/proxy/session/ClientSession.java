@@ -68,6 +68,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private BackendConnection active;
     private List<Classification> inFlight = List.of();
     private boolean connecting;
+    /** The server connection the next exchange waits for (a pool may be busy), while it waits. */
+    private Future<BackendConnection> awaitedServer;
     /** Extended-protocol messages waiting for Sync or Flush, then routed together. */
     private final List<Frame> batch = new ArrayList<>();
     /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
@@ -386,9 +388,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         connecting = true;
+        awaitedServer = pending;
         client.config().setAutoRead(false);
         pending.addListener(f -> {
             connecting = false;
+            awaitedServer = null;
             connected(pending, backend, frames, cs, awaitsReady);
             drainQueue();
         });
@@ -402,10 +406,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             transmit(f.getNow(), frames, cs, awaitsReady);
         } else {
             frames.forEach(Frame::release);
-            String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
-                    : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
-            client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
-                    + backend + ": " + f.cause().getMessage()));
+            if (f.isCancelled()) {
+                client.write(Messages.error(client.alloc(), "ERROR", SqlState.QUERY_CANCELED.code(),
+                        "canceling statement due to user request (it was waiting for a server connection)"));
+            } else {
+                String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
+                        : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
+                client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
+                        + backend + ": " + f.cause().getMessage()));
+            }
             if (awaitsReady) {
                 client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
             }
@@ -697,6 +706,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void cancelRunningQuery() {
         if (active != null && !catchingUp) {
             active.cancel();
+        } else if (awaitedServer != null && servers.pooled()) {
+            awaitedServer.cancel(false); // the statement never runs (a connection of its own would be left unowned)
         }
     }
 

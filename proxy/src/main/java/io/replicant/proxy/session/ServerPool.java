@@ -78,15 +78,15 @@ public final class ServerPool implements BackendConnection.Listener {
         waiting.addLast(lent);
         waiters = waiting.size();
         Duration timeout = context.config().get(ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
-        ScheduledFuture<?> timer = key.loop().schedule(() -> {
-            lent.tryFailure(new BackendLoginException(SqlState.TOO_MANY_CONNECTIONS.code(), "all "
-                    + open + " connections of its pool stayed busy for proxy.pool_wait_timeout ("
-                    + ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT.type().format(timeout)
-                    + "); try again, or raise proxy.pool_size"));
+        ScheduledFuture<?> timer = key.loop().schedule(() -> lent.tryFailure(new BackendLoginException(
+                SqlState.TOO_MANY_CONNECTIONS.code(), "all " + open + " connections of its pool stayed busy for "
+                        + "proxy.pool_wait_timeout (" + ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT.type().format(timeout)
+                        + "); try again, or raise proxy.pool_size")), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        lent.addListener(f -> { // served, timed out or cancelled by its client
+            timer.cancel(false);
             waiting.remove(lent);
             waiters = waiting.size();
-        }, timeout.toMillis(), TimeUnit.MILLISECONDS);
-        lent.addListener(f -> timer.cancel(false));
+        });
         return lent;
     }
 
@@ -109,6 +109,10 @@ public final class ServerPool implements BackendConnection.Listener {
 
     /** Takes back a connection that is idle on the server ('I', nothing in flight): the next waiter gets it. */
     void release(BackendConnection connection) {
+        if (!connection.isOpen()) { // lost while its session held it (counted closed there)
+            discard(connection);
+            return;
+        }
         connection.listener(this);
         connection.autoRead(true);
         Promise<BackendConnection> next;

@@ -36,6 +36,11 @@ final class SessionServers {
         this.pooled = context.config().get(ReplicantOptions.PROXY_POOL_MODE).equals("transaction");
     }
 
+    /** Transaction pooling: connections are borrowed from the event loop's pools. */
+    boolean pooled() {
+        return pooled;
+    }
+
     /** The open connection to {@code backend} this session holds, or null. */
     BackendConnection get(Backend backend) {
         BackendConnection server = held.get(backend);
@@ -76,7 +81,7 @@ final class SessionServers {
     /** Transaction pooling: the session is between transactions, so its connections go back to their pools. */
     void transactionEnded() {
         if (pooled) {
-            held.values().forEach(server -> pools.get(server.backend()).release(server));
+            held.values().forEach(this::giveBack);
             held.clear();
         }
     }
@@ -102,9 +107,20 @@ final class SessionServers {
         if (!pooled) {
             server.close();
         } else if (clean) {
-            pools.get(server.backend()).release(server);
+            giveBack(server);
         } else {
             pools.get(server.backend()).discard(server);
+        }
+    }
+
+    /** Back to its pool, once a cancel sent for this session's query, if any, has reached the server. */
+    private void giveBack(BackendConnection server) {
+        ServerPool pool = pools.get(server.backend());
+        Future<Void> cancel = server.cancelling();
+        if (cancel == null) {
+            pool.release(server);
+        } else {
+            cancel.addListener(f -> pool.release(server));
         }
     }
 
