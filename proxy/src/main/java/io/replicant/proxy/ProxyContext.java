@@ -55,6 +55,7 @@ public final class ProxyContext {
     private final Timer replicaExchanges;
     private final Counter bytesFromClients;
     private final Counter bytesToClients;
+    private final MeterRegistry registry;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
     /** The primary's ParameterStatus values at the latest login, by user and database. */
@@ -80,6 +81,7 @@ public final class ProxyContext {
         this.replicaExchanges = exchangeTimer(registry, "replica");
         this.bytesFromClients = bytesCounter(registry, "from_clients");
         this.bytesToClients = bytesCounter(registry, "to_clients");
+        this.registry = registry;
     }
 
     /** TLS for clients that ask for it; null when not configured. */
@@ -104,6 +106,16 @@ public final class ProxyContext {
         (server.isPrimary() ? primaryExchanges : replicaExchanges).record(nanos, TimeUnit.NANOSECONDS);
         bytesFromClients.increment(bytesIn);
         bytesToClients.increment(bytesOut);
+    }
+
+    /**
+     * A statement waited for a pooled server connection (transaction mode): {@code outcome} is {@code served},
+     * {@code timeout} (proxy.pool_wait_timeout) or {@code cancelled}.
+     */
+    public void poolWaited(long nanos, String outcome) {
+        Timer.builder("replicant.proxy.pool.wait").tag("cluster", cluster.name()).tag("outcome", outcome)
+                .description("Time statements waited for a pooled server connection (transaction mode)")
+                .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     public void serverOpened() {

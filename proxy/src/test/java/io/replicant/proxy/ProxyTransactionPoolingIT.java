@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 import io.replicant.testkit.PostgresClusterExtension;
@@ -175,7 +176,9 @@ class ProxyTransactionPoolingIT {
 
     @Test
     void aClientWithTempTablesKeepsItsServerAndOthersWaitThenTimeOut() throws SQLException {
-        try (ReplicantProxy proxy = pooled(cluster, 1, "  pool_wait_timeout: 500ms\n");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (ReplicantProxy proxy = ReplicantProxy.start(ProxyFixture.config(cluster, "  pool_mode: transaction\n"
+                + "  pool_size: 1\n  threads: 1\n  pool_wait_timeout: 500ms\n"), meters);
                 Connection a = client(proxy, "tp-temp");
                 Connection b = client(proxy, "tp-temp");
                 Statement sa = a.createStatement();
@@ -187,6 +190,7 @@ class ProxyTransactionPoolingIT {
                     () -> sb.execute("UPDATE tp_counter SET n = n WHERE id = 0"));
             assertEquals("53300", busy.getSQLState(), busy.getMessage());
             assertTrue(busy.getMessage().contains("proxy.pool_wait_timeout"), busy.getMessage());
+            assertEquals(1, meters.get("replicant.proxy.pool.wait").tag("outcome", "timeout").timer().count());
             assertEquals(2, intOf(sa, "SELECT count(*) FROM tp_temp"), "the temp table is still there");
             a.close();
             int next = intOf(sb, "/* replicant:route=primary */ SELECT pg_backend_pid()");

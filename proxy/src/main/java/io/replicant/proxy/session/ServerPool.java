@@ -82,7 +82,10 @@ public final class ServerPool implements BackendConnection.Listener {
                 SqlState.TOO_MANY_CONNECTIONS.code(), "all " + open + " connections of its pool stayed busy for "
                         + "proxy.pool_wait_timeout (" + ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT.type().format(timeout)
                         + "); try again, or raise proxy.pool_size")), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        long since = System.nanoTime();
         lent.addListener(f -> { // served, timed out or cancelled by its client
+            context.poolWaited(System.nanoTime() - since,
+                    f.isSuccess() ? "served" : f.isCancelled() ? "cancelled" : "timeout");
             timer.cancel(false);
             waiting.remove(lent);
             waiters = waiting.size();
