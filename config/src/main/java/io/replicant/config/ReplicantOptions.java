@@ -252,8 +252,8 @@ public final class ReplicantOptions {
                     + "clients share a pool of server connections, each one held by a client for one transaction "
                     + "(or one statement outside a transaction), so many clients need few server sessions. Session "
                     + "settings and prepared statements follow the client; a client that creates state that cannot "
-                    + "follow it (temp tables, LISTEN, SQL PREPARE, cursors WITH HOLD) keeps its server connections "
-                    + "from then on, as in `session` mode.");
+                    + "follow it (temp tables, LISTEN, SQL PREPARE, cursors WITH HOLD, advisory locks, set_config) "
+                    + "keeps its server connections from then on, as in `session` mode.");
 
     public static final Option<Integer> PROXY_POOL_SIZE = define("proxy.pool_size", ValueType.integer(1, 100_000), 20,
             Group.FREQUENTLY_USED, false,

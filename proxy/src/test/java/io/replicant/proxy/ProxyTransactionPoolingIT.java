@@ -201,6 +201,22 @@ class ProxyTransactionPoolingIT {
     }
 
     @Test
+    void anAdvisoryLockKeepsItsServerSessionWithItsClient() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 2, "");
+                Connection a = client(proxy, "tp-lock");
+                Connection b = client(proxy, "tp-lock");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            assertEquals("", textOf(sa, "SELECT pg_advisory_lock(4242)::text"));
+            assertEquals("false", textOf(sb, "SELECT pg_try_advisory_lock(4242)::text"),
+                    "the lock belongs to the other client's server session, which nobody else is given");
+            assertEquals("true", textOf(sa, "SELECT pg_advisory_unlock(4242)::text"));
+            assertEquals("true", textOf(sb, "SELECT pg_try_advisory_lock(4242)::text"));
+            assertEquals("true", textOf(sb, "SELECT pg_advisory_unlock(4242)::text"));
+        }
+    }
+
+    @Test
     void aClientGoneMidTransactionDoesNotHandItsTransactionOn() throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 1, "");
                 Connection b = client(proxy, "tp-gone");

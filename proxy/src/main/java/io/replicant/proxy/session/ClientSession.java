@@ -558,6 +558,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 if (pinned != null) {
                     context.pinned(pinned);
                 }
+                if (c.sessionBound() && servers.pooled()) {
+                    pinToPrimary("session_function"); // an advisory lock or set_config outlives it: keep the server
+                }
             }
         }
         if (!server.backend().isPrimary()) {
