@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -26,6 +25,7 @@ import io.replicant.router.Backend;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 import io.replicant.testkit.PostgresClusterExtension;
+import io.replicant.testkit.StaleReads;
 
 /**
  * Lag-aware routing and read-your-writes against real streaming replicas, with replay paused by
@@ -149,33 +149,17 @@ class ConsistencyIT {
         }
     }
 
-    /** Writes then reads one counter {@code n} times; returns how many reads did not see their own write. */
+    /** Writes then reads counter {@code id} {@code n} times; returns how many reads did not see their own write. */
     private static int staleReads(Connection writer, Connection reader, int n, int id, boolean passToken)
             throws SQLException {
-        ReplicantConnection w = writer.unwrap(ReplicantConnection.class);
-        ReplicantConnection r = reader.unwrap(ReplicantConnection.class);
-        int stale = 0;
-        try (PreparedStatement update = writer.prepareStatement("UPDATE cs_counter SET v = ? WHERE id = ?");
-                PreparedStatement select = reader.prepareStatement("SELECT v FROM cs_counter WHERE id = ?")) {
-            update.setInt(2, id);
-            select.setInt(1, id);
-            for (int i = 1; i <= n; i++) {
-                update.setInt(1, i);
-                assertEquals(1, update.executeUpdate());
-                if (passToken) {
-                    String token = w.getConsistencyToken();
-                    assertNotNull(token);
-                    r.setConsistencyToken(token);
-                }
-                try (ResultSet rs = select.executeQuery()) {
-                    assertTrue(rs.next());
-                    if (rs.getInt(1) != i) {
-                        stale++;
-                    }
-                }
-            }
-        }
-        return stale;
+        return StaleReads.count(writer, reader, "cs_counter", id, n, "", passToken ? ConsistencyIT::passToken
+                : StaleReads.Handoff.NONE);
+    }
+
+    private static void passToken(Connection writer, Connection reader) throws SQLException {
+        String token = writer.unwrap(ReplicantConnection.class).getConsistencyToken();
+        assertNotNull(token);
+        reader.unwrap(ReplicantConnection.class).setConsistencyToken(token);
     }
 
     @Test

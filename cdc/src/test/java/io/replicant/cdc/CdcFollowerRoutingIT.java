@@ -27,6 +27,7 @@ import io.replicant.proxy.ReplicantProxy;
 import io.replicant.router.Backend;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
+import io.replicant.testkit.StaleReads;
 import io.replicant.testkit.StatementLog;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -262,28 +263,11 @@ class CdcFollowerRoutingIT {
     /** Writes then reads one counter {@code n} times; returns how many reads did not see their own write. */
     private static int staleReads(Connection writer, Connection reader, int n, int id, boolean passToken)
             throws SQLException {
-        int stale = 0;
-        try (PreparedStatement update = writer.prepareStatement("UPDATE counter SET v = ? WHERE id = ?");
-                PreparedStatement select = reader.prepareStatement("SELECT v FROM counter WHERE id = ? " + MARKER)) {
-            update.setInt(2, id);
-            select.setInt(1, id);
-            for (int i = 1; i <= n; i++) {
-                update.setInt(1, i);
-                assertEquals(1, update.executeUpdate());
-                if (passToken) {
-                    String token = writer.unwrap(ReplicantConnection.class).getConsistencyToken();
-                    assertNotNull(token);
-                    reader.unwrap(ReplicantConnection.class).setConsistencyToken(token);
-                }
-                try (ResultSet rs = select.executeQuery()) {
-                    assertTrue(rs.next());
-                    if (rs.getInt(1) != i) {
-                        stale++;
-                    }
-                }
-            }
-        }
-        return stale;
+        return StaleReads.count(writer, reader, "counter", id, n, MARKER, passToken ? (w, r) -> {
+            String token = w.unwrap(ReplicantConnection.class).getConsistencyToken();
+            assertNotNull(token);
+            r.unwrap(ReplicantConnection.class).setConsistencyToken(token);
+        } : StaleReads.Handoff.NONE);
     }
 
     private static void fill(int kb) throws SQLException {

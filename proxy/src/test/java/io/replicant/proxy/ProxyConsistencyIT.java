@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 import io.replicant.testkit.PostgresClusterExtension;
+import io.replicant.testkit.StaleReads;
 
 /** Read-your-writes through the proxy ({@code consistency: session}) with a replica whose replay is paused. */
 @ExtendWith(PostgresClusterExtension.class)
@@ -31,7 +31,7 @@ class ProxyConsistencyIT {
     void start(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
         try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS pc_counter (id int PRIMARY KEY, n int)");
+            s.execute("CREATE TABLE IF NOT EXISTS pc_counter (id int PRIMARY KEY, v int)");
             s.execute("INSERT INTO pc_counter VALUES (1, 0) ON CONFLICT DO NOTHING");
         }
         cluster.awaitReplay();
@@ -72,25 +72,7 @@ class ProxyConsistencyIT {
         }
     }
 
-    /** Increments the counter and reads it back {@code n} times; returns how many reads missed the write. */
     private static int staleReads(Connection c, int n) throws SQLException {
-        int stale = 0;
-        try (PreparedStatement write = c.prepareStatement("UPDATE pc_counter SET n = n + 1 WHERE id = 1 RETURNING n");
-                PreparedStatement read = c.prepareStatement("SELECT n FROM pc_counter WHERE id = 1")) {
-            for (int i = 0; i < n; i++) {
-                int written;
-                try (ResultSet rs = write.executeQuery()) {
-                    rs.next();
-                    written = rs.getInt(1);
-                }
-                try (ResultSet rs = read.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) != written) {
-                        stale++;
-                    }
-                }
-            }
-        }
-        return stale;
+        return StaleReads.count(c, c, "pc_counter", 1, n, "", StaleReads.Handoff.NONE);
     }
 }
