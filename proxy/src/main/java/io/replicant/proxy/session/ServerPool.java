@@ -41,6 +41,7 @@ public final class ServerPool implements BackendConnection.Listener {
     private final Key key;
     /** Most recently released first, so a lightly loaded pool keeps reusing the same few connections. */
     private final Deque<BackendConnection> idle = new ConcurrentLinkedDeque<>();
+    /** Sessions waiting for a connection, first come first served; a promise leaves it when completed. */
     private final Deque<Promise<BackendConnection>> waiting = new ArrayDeque<>();
     /** Connections open or opening, lent or idle. */
     private volatile int open;
@@ -118,12 +119,10 @@ public final class ServerPool implements BackendConnection.Listener {
         }
         connection.listener(this);
         connection.autoRead(true);
-        Promise<BackendConnection> next;
-        while ((next = waiting.pollFirst()) != null) {
-            waiters = waiting.size();
-            if (next.trySuccess(connection)) {
-                return;
-            }
+        Promise<BackendConnection> next = waiting.peekFirst(); // its listener takes it off the queue
+        if (next != null) {
+            next.setSuccess(connection);
+            return;
         }
         connection.idleSince(System.currentTimeMillis());
         idle.addFirst(connection);
@@ -151,13 +150,9 @@ public final class ServerPool implements BackendConnection.Listener {
     void discard(BackendConnection connection) {
         connection.close();
         open--;
-        Promise<BackendConnection> next;
-        while ((next = waiting.pollFirst()) != null) {
-            waiters = waiting.size();
-            if (!next.isDone()) {
-                openFor(next);
-                return;
-            }
+        Promise<BackendConnection> next = waiting.peekFirst();
+        if (next != null) {
+            openFor(next); // it stays queued, and may take a released connection first
         }
     }
 
@@ -195,10 +190,6 @@ public final class ServerPool implements BackendConnection.Listener {
 
     public List<BackendConnection> idleConnections() {
         return List.copyOf(idle);
-    }
-
-    public int openConnections() {
-        return open;
     }
 
     public int waitingClients() {
