@@ -498,15 +498,21 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             serverStartup.put("database", backendDatabase());
         }
         Future<BackendConnection> future = servers.acquire(backend, serverStartup, login.serverCredentials());
-        future.addListener(f -> {
-            if (f.isSuccess() && state != State.CLOSED && backend.isPrimary()) {
-                BackendConnection server = (BackendConnection) f.getNow();
-                if (server.firstUse()) {
-                    primaryLoggedIn(server);
-                }
+        if (backend.isPrimary()) {
+            if (future.isDone()) {
+                reportIfFresh(future);
+            } else {
+                future.addListener(f -> reportIfFresh(future));
             }
-        });
+        }
         return future;
+    }
+
+    /** {@link #primaryLoggedIn} for a primary connection's first use (a pooled one may be reused). */
+    private void reportIfFresh(Future<BackendConnection> primary) {
+        if (primary.isSuccess() && state != State.CLOSED && primary.getNow().firstUse()) {
+            primaryLoggedIn(primary.getNow());
+        }
     }
 
     // ---------------------------------------------------------------- server side

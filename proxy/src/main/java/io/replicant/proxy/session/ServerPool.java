@@ -41,7 +41,7 @@ public final class ServerPool implements BackendConnection.Listener {
     private final Key key;
     /** Most recently released first, so a lightly loaded pool keeps reusing the same few connections. */
     private final Deque<BackendConnection> idle = new ConcurrentLinkedDeque<>();
-    /** Sessions waiting for a connection, first come first served; a promise leaves it when completed. */
+    /** Sessions waiting for a connection, first come first served. */
     private final Deque<Promise<BackendConnection>> waiting = new ArrayDeque<>();
     /** Connections open or opening, lent or idle. */
     private volatile int open;
@@ -119,10 +119,12 @@ public final class ServerPool implements BackendConnection.Listener {
         }
         connection.listener(this);
         connection.autoRead(true);
-        Promise<BackendConnection> next = waiting.peekFirst(); // its listener takes it off the queue
-        if (next != null) {
-            next.setSuccess(connection);
-            return;
+        Promise<BackendConnection> next;
+        while ((next = waiting.pollFirst()) != null) {
+            waiters = waiting.size();
+            if (next.trySuccess(connection)) { // false if done but not yet notified (Netty may defer listeners)
+                return;
+            }
         }
         connection.idleSince(System.currentTimeMillis());
         idle.addFirst(connection);
@@ -150,9 +152,13 @@ public final class ServerPool implements BackendConnection.Listener {
     void discard(BackendConnection connection) {
         connection.close();
         open--;
-        Promise<BackendConnection> next = waiting.peekFirst();
-        if (next != null) {
-            openFor(next); // it stays queued, and may take a released connection first
+        Promise<BackendConnection> next;
+        while ((next = waiting.pollFirst()) != null) {
+            waiters = waiting.size();
+            if (!next.isDone()) {
+                openFor(next);
+                return;
+            }
         }
     }
 

@@ -58,24 +58,32 @@ final class SessionServers {
                         .acquire(credentials)
                 : BackendConnection.open(loop, backend, parameters, credentials,
                         (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
+        if (future.isDone()) { // an idle pooled connection: take it now (Netty may run listeners later)
+            acquired(backend, future);
+            return future;
+        }
         opening.put(backend, future);
         future.addListener(f -> {
             opening.remove(backend);
-            if (!f.isSuccess()) {
-                return;
-            }
-            BackendConnection server = (BackendConnection) f.getNow();
-            if (!pooled) {
-                context.serverOpened();
-            }
-            server.listener(session);
-            if (closed) {
-                giveUp(server, true);
-            } else {
-                held.put(backend, server);
-            }
+            acquired(backend, future);
         });
         return future;
+    }
+
+    private void acquired(Backend backend, Future<BackendConnection> future) {
+        if (!future.isSuccess()) {
+            return;
+        }
+        BackendConnection server = future.getNow();
+        if (!pooled) {
+            context.serverOpened();
+        }
+        server.listener(session);
+        if (closed) {
+            giveUp(server, true);
+        } else {
+            held.put(backend, server);
+        }
     }
 
     /** Transaction pooling: the session is between transactions, so its connections go back to their pools. */
