@@ -620,7 +620,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void drainQueue() {
         while (!awaitingReady() && !queued.isEmpty() && state == State.READY) {
-            dispatch(queued.poll());
+            try {
+                dispatch(queued.poll());
+            } catch (ProtocolException | IndexOutOfBoundsException e) { // here in a listener, not a pipeline handler
+                failed(e);
+                return;
+            }
         }
         if (!awaitingReady() && queued.isEmpty() && state == State.READY) {
             client.config().setAutoRead(true);
@@ -659,13 +664,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Throwable problem = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        failed(cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause);
+    }
+
+    private void failed(Throwable problem) {
         if (problem instanceof ProtocolException) {
             fatal(SqlState.PROTOCOL_VIOLATION.code(), problem.getMessage());
         } else if (problem instanceof IndexOutOfBoundsException) { // a message body shorter than its fields
             fatal(SqlState.PROTOCOL_VIOLATION.code(), "malformed protocol message");
         } else {
-            LOG.debug("[proxy] client connection failed", cause);
+            LOG.debug("[proxy] client connection failed", problem);
             close();
         }
     }
