@@ -393,8 +393,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         pending.addListener(f -> {
             connecting = false;
             awaitedServer = null;
-            connected(pending, backend, frames, cs, awaitsReady);
-            drainQueue();
+            if (safely(() -> connected(pending, backend, frames, cs, awaitsReady))) {
+                drainQueue();
+            }
         });
     }
 
@@ -607,9 +608,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         afterCatchUp = null;
         if (exchangeFailed) {
             pinToPrimary("replay_failed");
-            send(context.cluster().primary(), pending.frames(), pending.classifications(), pending.awaitsReady());
+            safely(() -> send(context.cluster().primary(), pending.frames(), pending.classifications(),
+                    pending.awaitsReady()));
         } else {
-            transmit(server, pending.frames(), pending.classifications(), pending.awaitsReady());
+            safely(() -> transmit(server, pending.frames(), pending.classifications(), pending.awaitsReady()));
         }
     }
 
@@ -620,10 +622,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void drainQueue() {
         while (!awaitingReady() && !queued.isEmpty() && state == State.READY) {
-            try {
-                dispatch(queued.poll());
-            } catch (ProtocolException | IndexOutOfBoundsException e) { // here in a listener, not a pipeline handler
-                failed(e);
+            Frame next = queued.poll();
+            if (!safely(() -> dispatch(next))) {
                 return;
             }
         }
@@ -665,6 +665,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         failed(cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause);
+    }
+
+    /**
+     * Runs a step that handles client messages outside the client's own pipeline (in a listener, or on a server's
+     * answer), where a malformed message would not reach {@link #exceptionCaught}; false if it failed so.
+     */
+    private boolean safely(Runnable step) {
+        try {
+            step.run();
+            return true;
+        } catch (ProtocolException | IndexOutOfBoundsException e) {
+            failed(e);
+            return false;
+        }
     }
 
     private void failed(Throwable problem) {
