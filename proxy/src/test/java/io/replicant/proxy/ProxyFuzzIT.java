@@ -42,20 +42,40 @@ class ProxyFuzzIT {
 
     private LocalPostgresCluster cluster;
     private ReplicantProxy proxy;
+    /** The same in transaction pooling, with a pool small enough that one leaked connection would wedge it. */
+    private ReplicantProxy pooled;
 
     @BeforeAll
     void start(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
         proxy = ProxyFixture.start(cluster, "  auth: trust\n  max_message_size: 1MB\n");
+        pooled = ProxyFixture.start(cluster, "  auth: trust\n  max_message_size: 1MB\n  pool_mode: transaction\n"
+                + "  pool_size: 1\n  threads: 1\n  pool_wait_timeout: 5s\n");
     }
 
     @AfterAll
     void stop() {
         proxy.close();
+        pooled.close();
     }
 
     @Test
     void randomAndMalformedInputNeverCrashesOrWedgesTheProxy() throws Exception {
+        fuzz(proxy);
+    }
+
+    @Test
+    void randomAndMalformedInputDoesNotWedgeAPooledProxy() throws Exception {
+        fuzz(pooled);
+        try (Connection c = ProxyFixture.connect(pooled, "extended"); Statement s = c.createStatement()) {
+            for (int i = 0; i < 4; i++) { // each server's pool holds one connection: none may be left lent
+                s.execute("/* replicant:route=primary */ SELECT 1");
+                s.execute("SELECT 1");
+            }
+        }
+    }
+
+    private void fuzz(ReplicantProxy target) throws Exception {
         long seed = Long.getLong("fuzz.seed", System.nanoTime());
         System.out.println("ProxyFuzzIT seed " + seed + " (replay with -Dfuzz.seed=" + seed + ")");
         Random random = new Random(seed);
@@ -64,10 +84,10 @@ class ProxyFuzzIT {
             if (random.nextBoolean() && input.length > 1) {
                 input = java.util.Arrays.copyOf(input, 1 + random.nextInt(input.length - 1)); // truncated
             }
-            exchange(input, random.nextBoolean(), "seed " + seed + " round " + round);
+            exchange(target, input, random.nextBoolean(), "seed " + seed + " round " + round);
         }
-        awaitNoClients("seed " + seed);
-        try (Connection c = ProxyFixture.connect(proxy, "extended"); Statement s = c.createStatement();
+        awaitNoClients(target, "seed " + seed);
+        try (Connection c = ProxyFixture.connect(target, "extended"); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT 42")) {
             assertTrue(rs.next());
             assertEquals(42, rs.getInt(1), "the proxy still serves real clients");
@@ -82,15 +102,16 @@ class ProxyFuzzIT {
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeByte('Q');
             out.writeInt(length);
-            String answer = exchange(bytes.toByteArray(), false, "length " + length);
+            String answer = exchange(proxy, bytes.toByteArray(), false, "length " + length);
             assertTrue(answer.contains("08P01"), "length " + length + " answered: " + answer);
         }
     }
 
     /** Sends the bytes, then reads until the proxy closes, goes quiet for a moment, or 5 s pass. */
-    private String exchange(byte[] input, boolean closeEarly, String what) throws IOException {
+    private static String exchange(ReplicantProxy target, byte[] input, boolean closeEarly, String what)
+            throws IOException {
         try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", proxy.address().getPort()), 2000);
+            socket.connect(new InetSocketAddress("127.0.0.1", target.address().getPort()), 2000);
             socket.getOutputStream().write(input);
             socket.getOutputStream().flush();
             if (closeEarly) {
@@ -119,12 +140,12 @@ class ProxyFuzzIT {
         }
     }
 
-    private void awaitNoClients(String what) {
+    private static void awaitNoClients(ReplicantProxy target, String what) {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (proxy.context().clients() > 0 && System.nanoTime() < deadline) {
+        while (target.context().clients() > 0 && System.nanoTime() < deadline) {
             ProxyFixture.sleep(20);
         }
-        assertEquals(0, proxy.context().clients(), what + ": sessions left behind after their clients left");
+        assertEquals(0, target.context().clients(), what + ": sessions left behind after their clients left");
     }
 
     private static byte[] startupMessage() throws IOException {
