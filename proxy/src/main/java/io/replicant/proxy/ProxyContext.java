@@ -55,7 +55,8 @@ public final class ProxyContext {
     private final Timer replicaExchanges;
     private final Counter bytesFromClients;
     private final Counter bytesToClients;
-    private final MeterRegistry registry;
+    /** Transaction mode's waits for a pooled connection, by outcome (served, timeout, cancelled). */
+    private final Map<String, Timer> poolWaits;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
     /** The primary's ParameterStatus values at the latest login, by user and database. */
@@ -81,7 +82,8 @@ public final class ProxyContext {
         this.replicaExchanges = exchangeTimer(registry, "replica");
         this.bytesFromClients = bytesCounter(registry, "from_clients");
         this.bytesToClients = bytesCounter(registry, "to_clients");
-        this.registry = registry;
+        this.poolWaits = Map.of("served", poolWaitTimer(registry, "served"), "timeout",
+                poolWaitTimer(registry, "timeout"), "cancelled", poolWaitTimer(registry, "cancelled"));
     }
 
     /** TLS for clients that ask for it; null when not configured. */
@@ -113,9 +115,13 @@ public final class ProxyContext {
      * {@code timeout} (proxy.pool_wait_timeout) or {@code cancelled}.
      */
     public void poolWaited(long nanos, String outcome) {
-        Timer.builder("replicant.proxy.pool.wait").tag("cluster", cluster.name()).tag("outcome", outcome)
+        poolWaits.get(outcome).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private Timer poolWaitTimer(MeterRegistry registry, String outcome) {
+        return Timer.builder("replicant.proxy.pool.wait").tag("cluster", cluster.name()).tag("outcome", outcome)
                 .description("Time statements waited for a pooled server connection (transaction mode)")
-                .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
+                .publishPercentileHistogram().register(registry);
     }
 
     public void serverOpened() {

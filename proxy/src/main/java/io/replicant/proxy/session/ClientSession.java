@@ -334,7 +334,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         List<Classification> executed = new ArrayList<>();
         for (Frame f : frames) {
             if (f.type() == MessageType.PARSE) {
-                statements.parsed(Messages.parseNameAndSql(f)[0], f);
+                statements.parsed(f);
             }
         }
         for (Frame f : frames) {

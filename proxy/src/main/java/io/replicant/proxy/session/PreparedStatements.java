@@ -17,29 +17,35 @@ import io.replicant.router.SessionEffect;
  * Close messages are swallowed (they are identical to the client's own, so counting them is enough).
  */
 final class PreparedStatements {
-    private final Map<String, Frame> parses = new HashMap<>();
+    /** A client's Parse, with what every Bind needs from it decoded once. */
+    private record Parsed(Frame parse, String sql, String signature) {
+    }
+
+    private final Map<String, Parsed> parses = new HashMap<>();
     /** Answers the client did not ask for, to drop from the current exchange. */
     int unansweredParses;
     int unansweredCloses;
 
     /** Records the client's Parse (the registry keeps its own reference). */
-    void parsed(String name, Frame parse) {
-        Frame old = parses.put(name, parse.retain());
+    void parsed(Frame parse) {
+        String[] nameAndSql = Messages.parseNameAndSql(parse);
+        Parsed old = parses.put(nameAndSql[0],
+                new Parsed(parse.retain(), nameAndSql[1], Messages.parseSignature(parse)));
         if (old != null) {
-            old.release();
+            old.parse().release();
         }
     }
 
     void closed(String name) {
-        Frame old = parses.remove(name);
+        Parsed old = parses.remove(name);
         if (old != null) {
-            old.release();
+            old.parse().release();
         }
     }
 
     String sql(String name) {
-        Frame parse = parses.get(name);
-        return parse == null ? null : Messages.parseNameAndSql(parse)[1];
+        Parsed parsed = parses.get(name);
+        return parsed == null ? null : parsed.sql();
     }
 
     /** Before the client's Parse of {@code name} runs on {@code server}: an older statement of that name goes first. */
@@ -52,17 +58,16 @@ final class PreparedStatements {
 
     /** Before a Bind or Describe of {@code name} on {@code server}: parses it there if the server lacks it. */
     void ensurePrepared(BackendConnection server, String name) {
-        Frame parse = parses.get(name);
-        if (parse == null) {
+        Parsed parsed = parses.get(name);
+        if (parsed == null) {
             return; // unknown to the proxy: the server answers with its own error
         }
-        String signature = Messages.parseSignature(parse);
-        if (signature.equals(server.prepared().get(name))) {
+        if (parsed.signature().equals(server.prepared().get(name))) {
             return;
         }
-        beforeParse(server, name, parse.bytes().alloc());
-        server.forward(parse);
-        server.prepared().put(name, signature);
+        beforeParse(server, name, parsed.parse().bytes().alloc());
+        server.forward(parsed.parse());
+        server.prepared().put(name, parsed.signature());
         unansweredParses++;
     }
 
@@ -90,7 +95,7 @@ final class PreparedStatements {
     }
 
     void releaseAll() {
-        parses.values().forEach(Frame::release);
+        parses.values().forEach(parsed -> parsed.parse().release());
         parses.clear();
     }
 }
