@@ -30,8 +30,9 @@ public final class MessageType {
     public static final byte COMMAND_COMPLETE = 'C';
     public static final byte PARSE_COMPLETE = '1';
     public static final byte CLOSE_COMPLETE = '3';
-    /** Describe/Close target: a prepared statement (else 'P', a portal). */
+    /** Describe/Close targets: a prepared statement or a portal. */
     public static final byte TARGET_STATEMENT = 'S';
+    public static final byte TARGET_PORTAL = 'P';
 
     // Authentication request codes
     public static final int AUTH_OK = 0;

@@ -236,6 +236,14 @@ public final class Messages {
         return finish(buf);
     }
 
+    /** Describe of a portal. */
+    public static ByteBuf describePortal(ByteBufAllocator alloc, String name) {
+        ByteBuf buf = start(alloc, MessageType.DESCRIBE);
+        buf.writeByte(MessageType.TARGET_PORTAL);
+        writeCString(buf, name);
+        return finish(buf);
+    }
+
     /** The transaction status of a ReadyForQuery message: 'I' idle, 'T' in a transaction, 'E' failed transaction. */
     public static char transactionStatus(Frame readyForQuery) {
         return (char) readyForQuery.body().getByte(0);

@@ -74,6 +74,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final List<Frame> batch = new ArrayList<>();
     /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
     private BackendConnection batchServer;
+    /** Set when a statement after that Flush was refused; the server then skips to Sync. */
+    private Refusal batchRefusal;
     private final PreparedStatements statements = new PreparedStatements();
     private volatile char transactionStatus = 'I';
     private final long connectedAt = System.currentTimeMillis();
@@ -315,14 +317,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * first statement goes, unless a later one needs the primary; in a transaction, the transaction's server.
      */
     private void extended(Frame frame) {
-        if (batchServer != null) { // routed at a Flush: the rest of the batch follows it
-            BackendConnection server = batchServer;
-            if (frame.type() == MessageType.SYNC) {
-                batchServer = null;
-            }
-            writeExtended(server, frame);
-            frame.release();
-            server.flush();
+        if (batchServer != null) {
+            continueBatch(frame);
             return;
         }
         batch.add(frame);
@@ -355,6 +351,54 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             target = decision == null ? context.cluster().primary() : decision.backend();
         }
         send(target, frames, executed, frame.type() == MessageType.SYNC);
+    }
+
+    /**
+     * The rest of a batch routed at a Flush goes to the same server: its statements are recorded like the first
+     * part's. One that needs the primary while the batch runs on a replica fails (0A000), the rest of the batch
+     * is skipped up to Sync as after any error, and the server's implicit transaction is aborted with it.
+     */
+    private void continueBatch(Frame frame) {
+        BackendConnection server = batchServer;
+        byte type = frame.type();
+        if (type == MessageType.SYNC) {
+            batchServer = null;
+        } else if (batchRefusal != null) {
+            frame.release(); // skipped, as the server skips after an error
+            return;
+        } else if (type == MessageType.PARSE) {
+            statements.parsed(frame);
+        } else if (type == MessageType.BIND) {
+            String sql = statements.sql(Messages.bindStatement(frame));
+            if (sql != null) {
+                Classification c = context.cluster().router().classify(sql);
+                RouteDecision decision = transactionBackend != null || server.backend().isPrimary() ? null : route(c);
+                if (decision != null && (decision.refused() || decision.backend() != null
+                        && decision.backend().isPrimary())) {
+                    frame.release();
+                    batchRefusal = decision.refused() ? new Refusal(decision.refusal(), decision.detail())
+                            : new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), "a statement that needs the primary "
+                                    + "cannot follow a Flush in a batch that began on a replica (send Sync first): "
+                                    + (sql.length() > 200 ? sql.substring(0, 200) : sql));
+                    // the server fails the batch here (its implicit transaction with it); the refusal replaces its error
+                    server.send(Messages.describePortal(client.alloc(), Refusal.MARKER));
+                    server.flush();
+                    return;
+                }
+                List<Classification> executed = new ArrayList<>(inFlight);
+                executed.add(c);
+                inFlight = executed;
+            }
+        }
+        writeExtended(server, frame);
+        frame.release();
+        server.flush();
+    }
+
+    /** An error the proxy puts in place of the server's answer to {@link #MARKER}. */
+    private record Refusal(String sqlState, String message) {
+        /** A portal name no client uses: describing it makes the server fail the batch at that point. */
+        static final String MARKER = "replicant refused the rest of this batch";
     }
 
     private RouteDecision routeBatch(List<Classification> executed) {
@@ -545,6 +589,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
+            if (batchRefusal != null && Messages.errorField(frame, Messages.FIELD_MESSAGE).contains(Refusal.MARKER)) {
+                frame.release();
+                frame = new Frame(MessageType.ERROR_RESPONSE, Messages.error(client.alloc(), "ERROR",
+                        batchRefusal.sqlState(), batchRefusal.message()));
+            }
             context.cluster().metrics().failed(Messages.errorField(frame, Messages.FIELD_CODE));
         }
         bytesOut += frame.bytes().readableBytes();
@@ -556,6 +605,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         bytesIn = 0;
         bytesOut = 0;
         statements.exchangeEnded();
+        batchRefusal = null;
         transactionStatus = Messages.transactionStatus(frame);
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
         if (!exchangeFailed) {

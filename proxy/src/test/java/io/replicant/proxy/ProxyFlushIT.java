@@ -1,0 +1,129 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresClusterExtension;
+import io.replicant.testkit.StatementLog;
+
+/**
+ * A Flush in the middle of a batch (as cursor-style clients send) routes the batch's first part; the rest follows
+ * to the same server and must be tracked like any other statement: statements parsed there, session state, and
+ * statements that cannot run there.
+ */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ProxyFlushIT {
+    private LocalPostgresCluster cluster;
+    /** Transaction pooling with one connection per server, so a connection handed on is the one just used. */
+    private ReplicantProxy proxy;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster) throws SQLException {
+        this.cluster = cluster;
+        proxy = ProxyFixture.start(cluster, "  auth: trust\n  pool_mode: transaction\n  pool_size: 1\n  threads: 1\n"
+                + "  pool_wait_timeout: 1s\n");
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS pf_items (id int PRIMARY KEY)");
+            s.execute("TRUNCATE pf_items");
+        }
+        cluster.awaitReplay();
+    }
+
+    @AfterAll
+    void stop() {
+        proxy.close();
+    }
+
+    /** The first part of each batch: a read, so the batch goes to a replica, answered up to CommandComplete. */
+    private static void readThenFlush(WireClient client) throws Exception {
+        client.parse("", "SELECT 1").bind("").execute().flush();
+        List<WireClient.Message> answer = client.readUntil('C');
+        assertTrue(answer.stream().noneMatch(m -> m.type() == 'E'), WireClient.describe(answer));
+    }
+
+    @Test
+    void aStatementParsedAfterAFlushIsParsedAgainOnTheNextServer() throws Exception {
+        String marker = "pf-parse-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        try (WireClient client = new WireClient(proxy)) {
+            readThenFlush(client);
+            client.parse("s_after_flush", "SELECT 'flushed' /* " + marker + " */").bind("s_after_flush").execute().sync();
+            assertEquals("flushed", client.singleValue());
+            for (int i = 0; i < 4; i++) { // round robin: the other replica has not seen the Parse
+                client.bind("s_after_flush").execute().sync();
+                assertEquals("flushed", client.singleValue(), "execution " + i);
+            }
+        }
+        assertEquals(Set.of("replica1", "replica2"), mark.nodesThatLogged(marker));
+    }
+
+    @Test
+    void aWriteAfterAFlushOnAReplicaIsRefusedAndRunsNowhere() throws Exception {
+        String marker = "pf-write-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        String insert = "INSERT INTO pf_items VALUES (1) ON CONFLICT DO NOTHING /* " + marker + " */";
+        try (WireClient client = new WireClient(proxy)) {
+            readThenFlush(client);
+            client.parse("", insert).bind("").execute().sync();
+            List<WireClient.Message> answer = client.readUntil('Z');
+            List<WireClient.Message> errors = answer.stream().filter(m -> m.type() == 'E').toList();
+            assertEquals(1, errors.size(), WireClient.describe(answer));
+            assertEquals("0A000", errors.get(0).sqlState(), WireClient.describe(answer));
+            assertTrue(errors.get(0).field('M').contains(marker), errors.get(0).field('M'));
+            assertEquals(Set.of(), mark.nodesThatLogged(marker), "the write was sent nowhere");
+            assertEquals(0, countOnPrimary("SELECT count(*) FROM pf_items WHERE id = 1"));
+
+            client.parse("", insert).bind("").execute().sync(); // in a batch of its own it goes to the primary
+            answer = client.readUntil('Z');
+            assertTrue(answer.stream().noneMatch(m -> m.type() == 'E'), WireClient.describe(answer));
+        }
+        assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id = 1"));
+    }
+
+    @Test
+    void aTempTableCreatedAfterAFlushKeepsItsServerSession() throws Exception {
+        try (WireClient owner = new WireClient(proxy); WireClient other = new WireClient(proxy)) {
+            owner.parse("", "/* replicant:route=primary */ SELECT 1").bind("").execute().flush();
+            owner.readUntil('C');
+            owner.parse("", "CREATE TEMP TABLE pf_temp (x int)").bind("").execute().sync();
+            List<WireClient.Message> answer = owner.readUntil('Z');
+            assertTrue(answer.stream().noneMatch(m -> m.type() == 'E'), WireClient.describe(answer));
+
+            // the primary's only pooled connection now belongs to the owner: the other client waits and times out
+            other.parse("", "/* replicant:route=primary */ SELECT count(*) FROM pg_class WHERE relname = 'pf_temp'"
+                    + " AND relnamespace = pg_my_temp_schema()").bind("").execute().sync();
+            answer = other.readUntil('Z');
+            assertEquals("53300", answer.get(0).sqlState(), WireClient.describe(answer));
+
+            owner.parse("", "/* replicant:route=primary */ SELECT count(*) FROM pf_temp").bind("").execute().sync();
+            assertEquals("0", owner.singleValue());
+        }
+    }
+
+    private int countOnPrimary(String sql) throws SQLException {
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+}
