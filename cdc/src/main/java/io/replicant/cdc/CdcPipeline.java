@@ -29,6 +29,7 @@ import io.replicant.cdc.apply.Follower;
 import io.replicant.cdc.apply.SourceCatalog;
 import io.replicant.cdc.event.Lsn;
 import io.replicant.cdc.event.SourceTransaction;
+import io.replicant.cdc.event.TableId;
 import io.replicant.cdc.source.DebeziumSource;
 import io.replicant.config.ConfigException;
 import io.replicant.config.FollowerSpec;
@@ -54,6 +55,7 @@ public final class CdcPipeline implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final Duration backoff;
     private final Duration maxBackoff;
+    private final ReplicantConfig config;
     private final SourceCatalog catalog;
     private final String slot;
     private final DebeziumSource source;
@@ -64,6 +66,7 @@ public final class CdcPipeline implements AutoCloseable {
     private CdcHttpEndpoint http;
 
     private CdcPipeline(ReplicantConfig config, MeterRegistry registry) {
+        this.config = config;
         this.slot = config.get(ReplicantOptions.CDC_SLOT);
         this.catalog = new SourceCatalog(config);
         for (FollowerSpec spec : config.followers()) {
@@ -188,21 +191,38 @@ public final class CdcPipeline implements AutoCloseable {
 
     /**
      * Copies a table's current rows to the followers again (Debezium's blocking snapshot, asked for through the
-     * signal table), e.g. to repair a follower table. Rows are upserted: changed and missing rows are put right;
-     * a row the follower has and the source no longer has stays. Streaming pauses meanwhile and then resumes
-     * where it stopped.
+     * signal table), e.g. to repair a follower table: each follower replaces the table's rows with the copy in one
+     * transaction, so changed, missing and extra rows are put right, also when the source table is empty.
+     * Streaming pauses meanwhile and then resumes where it stopped.
      *
-     * @param table {@code schema.table}
+     * @param table {@code schema.table}, a table this pipeline captures
      */
     public void resnapshot(String table) throws SQLException {
         if (!table.matches("[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*")) {
             throw new IllegalArgumentException("expected schema.table, got '" + table + "'");
         }
-        try (Connection c = catalog.connect(); PreparedStatement insert = c.prepareStatement("INSERT INTO "
-                + DebeziumSource.SIGNAL_TABLE + " (id, type, data) VALUES (?, 'execute-snapshot', ?)")) {
-            insert.setString(1, UUID.randomUUID().toString());
-            insert.setString(2, "{\"data-collections\": [\"" + table + "\"], \"type\": \"blocking\"}");
-            insert.executeUpdate();
+        TableId id = TableId.parse(table, "public");
+        if (!DebeziumSource.captures(config, id)) {
+            throw new IllegalArgumentException(table + " is not among the tables this pipeline captures "
+                    + "(cdc.tables, cdc.exclude_tables)");
+        }
+        try (Connection c = catalog.connect()) {
+            try (PreparedStatement exists = c.prepareStatement(
+                    "SELECT 1 FROM pg_tables WHERE schemaname = ? AND tablename = ?")) {
+                exists.setString(1, id.schema());
+                exists.setString(2, id.table());
+                try (ResultSet rs = exists.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new IllegalArgumentException("the source has no table " + table);
+                    }
+                }
+            }
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO " + DebeziumSource.SIGNAL_TABLE
+                    + " (id, type, data) VALUES (?, 'execute-snapshot', ?)")) {
+                insert.setString(1, UUID.randomUUID().toString());
+                insert.setString(2, "{\"data-collections\": [\"" + table + "\"], \"type\": \"blocking\"}");
+                insert.executeUpdate();
+            }
         }
         LOG.info("copying {} to the followers again", table);
     }

@@ -2,6 +2,7 @@ package io.replicant.cdc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -376,6 +377,22 @@ class CdcIT {
                     + "old rows or the new ones, nothing between: the re-copy of 10 batches is one follower transaction; "
                     + "saw " + seen);
             assertEquals("0", scalar(target.primary(), "reports", "SELECT count(*) FROM big WHERE id = 5000 OR id <= 10"));
+
+            // a table empty on the source sends no rows, yet its re-copy empties it on the follower too
+            onSource("DELETE FROM big");
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "0");
+            try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO big VALUES (1, 1), (2, 2)");
+            }
+            pipeline.resnapshot("public.big");
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM big", "0");
+            onSource("INSERT INTO big VALUES (7, 7)");
+            awaitRows(target.primary(), "reports", "SELECT string_agg(id::text, ',') FROM big", "7");
+
+            IllegalArgumentException notCaptured = assertThrows(IllegalArgumentException.class,
+                    () -> pipeline.resnapshot("public.events"));
+            assertTrue(notCaptured.getMessage().contains("not among the tables this pipeline captures"),
+                    notCaptured.getMessage());
         }
     }
 

@@ -31,6 +31,14 @@ import org.slf4j.LoggerFactory;
  * never passes a change some follower lacks. Every start streams from there.
  */
 public final class DebeziumSource implements AutoCloseable {
+    /** Whether the pipeline streams {@code table}'s changes: {@code cdc.tables} (all if empty) minus {@code cdc.exclude_tables}. */
+    public static boolean captures(ReplicantConfig config, TableId table) {
+        String name = table.toString();
+        List<String> tables = config.get(ReplicantOptions.CDC_TABLES);
+        return (tables.isEmpty() || tables.stream().anyMatch(name::matches))
+                && config.get(ReplicantOptions.CDC_EXCLUDE_TABLES).stream().noneMatch(name::matches);
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
     /** Written by {@code heartbeat.action.query} so the slot advances while the streamed tables are quiet. */
     public static final TableId HEARTBEAT_TABLE = new TableId("public", "replicant_cdc_heartbeat");
@@ -96,7 +104,7 @@ public final class DebeziumSource implements AutoCloseable {
     /** One engine instance: its own assembler, since a restart begins again at a transaction boundary. */
     private final class Run implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
         private final TransactionAssembler<RecordChangeEvent<SourceRecord>> assembler =
-                new TransactionAssembler<>(Set.of(HEARTBEAT_TABLE, SIGNAL_TABLE), partSize);
+                new TransactionAssembler<>(SIGNAL_TABLE, Set.of(HEARTBEAT_TABLE, SIGNAL_TABLE), partSize);
         private final CountDownLatch finished = new CountDownLatch(1);
         private DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
         private volatile boolean stopping;

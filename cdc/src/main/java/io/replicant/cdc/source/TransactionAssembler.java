@@ -2,6 +2,7 @@ package io.replicant.cdc.source;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -33,6 +34,14 @@ final class TransactionAssembler<R> {
 
     /** Tables whose changes are the pipeline's own bookkeeping (heartbeat, signals): acknowledged, never applied. */
     private final Set<TableId> internalTables;
+    /** Where re-copies are asked for (one of the internal tables). */
+    private final TableId signalTable;
+    /**
+     * Tables whose re-copy was asked for and has not sent a row yet. A table that is empty on the source sends
+     * none: when streaming resumes after the copy, such a table gets an empty re-copy, so its rows go on the
+     * followers too.
+     */
+    private final Set<TableId> awaitedRecopies = new LinkedHashSet<>();
     private List<R> openRecords = new ArrayList<>();
     private List<Change> openChanges = new ArrayList<>();
     private long openTransaction;
@@ -49,7 +58,8 @@ final class TransactionAssembler<R> {
     /** Changes of an open transaction held at most; a larger one goes out in parts. */
     private final int partSize;
 
-    TransactionAssembler(Set<TableId> internalTables, int partSize) {
+    TransactionAssembler(TableId signalTable, Set<TableId> internalTables, int partSize) {
+        this.signalTable = signalTable;
         this.internalTables = Set.copyOf(internalTables);
         this.partSize = partSize;
     }
@@ -59,6 +69,15 @@ final class TransactionAssembler<R> {
         List<Unit<R>> done = new ArrayList<>(1);
         String topic = record.topic();
         Map<String, ?> offset = record.sourceOffset();
+        boolean streamed = topic.startsWith(HEARTBEAT_TOPIC_PREFIX) || topic.equals(TRANSACTION_TOPIC);
+        if (streamed && !awaitedRecopies.isEmpty() && openRecords.isEmpty()) {
+            // streaming resumed: the copy is over, and these tables had no rows on the source
+            for (TableId table : awaitedRecopies) {
+                done.add(new Unit<>(new SourceTransaction(0, 0, Instant.now(), List.of(), new Recopy(table, true, true)),
+                        List.of()));
+            }
+            awaitedRecopies.clear();
+        }
         if (topic.startsWith(HEARTBEAT_TOPIC_PREFIX)) {
             if (openRecords.isEmpty()) {
                 done.add(new Unit<>(new SourceTransaction(0, longValue(offset.get("lsn")), Instant.now(), List.of()),
@@ -100,7 +119,11 @@ final class TransactionAssembler<R> {
             String snapshot = source.getString("snapshot");
             boolean isSnapshot = snapshot != null && !snapshot.equals("false");
             Change change = ChangeDecoder.decode(record, value, source);
+            if (change != null && change.table().equals(signalTable) && change.after() != null) {
+                awaitedRecopies.addAll(SnapshotSignal.blockingSnapshotTables(change.after()));
+            }
             if (isSnapshot && streaming && change != null && !change.table().equals(recopyTable)) {
+                awaitedRecopies.remove(change.table());
                 if (recopyTable != null && !openRecords.isEmpty()) {
                     done.add(snapshotChunk(0, Instant.now(), true)); // the previous table's last rows (no marker came)
                 }

@@ -30,8 +30,15 @@ class TransactionAssemblerTest {
     private static final Schema TX = SchemaBuilder.struct().field("status", Schema.STRING_SCHEMA)
             .field("id", Schema.STRING_SCHEMA).field("event_count", Schema.OPTIONAL_INT64_SCHEMA).build();
 
-    private final TransactionAssembler<String> assembler =
-            new TransactionAssembler<>(java.util.Set.of(new TableId("public", "replicant_cdc_heartbeat")), 3);
+    private static final Schema SIGNAL_KEY = SchemaBuilder.struct().field("id", Schema.STRING_SCHEMA).build();
+    private static final Schema SIGNAL_ROW = SchemaBuilder.struct().field("id", Schema.STRING_SCHEMA)
+            .field("type", Schema.STRING_SCHEMA).field("data", Schema.OPTIONAL_STRING_SCHEMA).optional().build();
+    private static final Schema SIGNAL_ENVELOPE = SchemaBuilder.struct().field("op", Schema.STRING_SCHEMA)
+            .field("before", SIGNAL_ROW).field("after", SIGNAL_ROW).field("source", SOURCE).build();
+    private static final TableId SIGNAL = new TableId("public", "replicant_cdc_signal");
+
+    private final TransactionAssembler<String> assembler = new TransactionAssembler<>(SIGNAL,
+            java.util.Set.of(new TableId("public", "replicant_cdc_heartbeat"), SIGNAL), 3);
     private final List<TransactionAssembler.Unit<String>> units = new ArrayList<>();
 
     private void add(String name, SourceRecord record) {
@@ -52,6 +59,15 @@ class TransactionAssemblerTest {
                 .put("source", source);
         return new SourceRecord(Map.of(), Map.of("lsn", lsn), "replicant.public." + table, KEY,
                 new Struct(KEY).put("id", id), ENVELOPE, value);
+    }
+
+    /** A row inserted into the signal table, as a re-copy request arrives. */
+    private static SourceRecord signal(String data, long lsn) {
+        Struct row = new Struct(SIGNAL_ROW).put("id", "s1").put("type", "execute-snapshot").put("data", data);
+        Struct source = new Struct(SOURCE).put("schema", SIGNAL.schema()).put("table", SIGNAL.table()).put("lsn", lsn);
+        Struct value = new Struct(SIGNAL_ENVELOPE).put("op", "c").put("after", row).put("source", source);
+        return new SourceRecord(Map.of(), Map.of("lsn", lsn), "replicant.public." + SIGNAL.table(), SIGNAL_KEY,
+                new Struct(SIGNAL_KEY).put("id", "s1"), SIGNAL_ENVELOPE, value);
     }
 
     private static SourceRecord heartbeat(long lsn) {
@@ -173,5 +189,41 @@ class TransactionAssemblerTest {
         assertEquals(1, units.size());
         assertEquals(500, units.get(0).transaction().commitLsn());
         assertEquals(List.of("r3"), units.get(0).records());
+    }
+
+    @Test
+    void aTableThatSentNoRowsForItsReCopyIsEmptiedWhenStreamingResumes() {
+        add("b0", tx("BEGIN", 1, 10, null));
+        add("e0", tx("END", 1, 20, 0L));
+        add("b1", tx("BEGIN", 2, 30, null));
+        add("signal", signal("{\"data-collections\": [\"public.t\", \"public.u\"], \"type\": \"blocking\"}", 40));
+        add("e1", tx("END", 2, 50, 1L));
+        assertEquals(2, units.size());
+        assertEquals(List.of(), units.get(1).transaction().changes(), "the request itself is not applied");
+        add("u1", change("u", "r", 1, 50, "first"));
+        add("u2", change("u", "r", 2, 50, "last"));
+        assertEquals(3, units.size());
+        assertEquals(new Recopy(new TableId("public", "u"), true, true), units.get(2).transaction().recopy());
+
+        add("heartbeat", heartbeat(60));
+        assertEquals(5, units.size());
+        assertEquals(new Recopy(new TableId("public", "t"), true, true), units.get(3).transaction().recopy(),
+                "t had no rows on the source: an empty re-copy, so the followers empty it too");
+        assertEquals(List.of(), units.get(3).transaction().changes());
+        assertEquals(List.of("heartbeat"), units.get(4).records());
+
+        add("b2", tx("BEGIN", 3, 70, null));
+        add("e2", tx("END", 3, 80, 0L));
+        assertEquals(6, units.size(), "only once");
+    }
+
+    @Test
+    void otherSignalsAskForNoReCopy() {
+        add("b1", tx("BEGIN", 2, 30, null));
+        add("signal", signal("{\"data-collections\": [\"public.t\"], \"type\": \"incremental\"}", 40));
+        add("e1", tx("END", 2, 50, 1L));
+        add("heartbeat", heartbeat(60));
+        assertTrue(units.stream().allMatch(u -> u.transaction().recopy() == null));
+        assertEquals(List.of(), SnapshotSignal.blockingSnapshotTables(Map.of("type", "execute-snapshot", "data", "{")));
     }
 }
