@@ -245,6 +245,11 @@ public final class ProxyContext {
         return pools.computeIfAbsent(key, k -> new ServerPool(this, k));
     }
 
+    /** Forgets an unused pool; a later session with its key gets a new one. */
+    public void retire(ServerPool pool) {
+        pools.remove(pool.key(), pool);
+    }
+
     public Collection<ServerPool> pools() {
         return pools.values();
     }

@@ -315,20 +315,26 @@ class ProxyTransactionPoolingIT {
     }
 
     @Test
-    void idlePooledConnectionsCloseAfterTheIdleTimeout() throws SQLException {
+    void idlePooledConnectionsCloseAfterTheIdleTimeoutAndUnusedPoolsAreRetired() throws SQLException {
         try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  pool_mode: transaction\n  threads: 1\n"
                 + "pool:\n  idle_timeout: 10s\n");
-                Connection c = client(proxy, "tp-idle");
-                Connection primary = ProxyFixture.direct(cluster);
-                Statement s = c.createStatement()) {
-            s.execute("UPDATE tp_counter SET n = n WHERE id = 2");
-            assertEquals(1, sessionsOf(primary, "tp-idle"), "the write's connection stays in the pool");
+                Connection primary = ProxyFixture.direct(cluster)) {
+            try (Connection c = client(proxy, "tp-idle"); Statement s = c.createStatement()) {
+                s.execute("UPDATE tp_counter SET n = n WHERE id = 2");
+                assertEquals(1, sessionsOf(primary, "tp-idle"), "the write's connection stays in the pool");
+            }
+            assertEquals(1, proxy.context().pools().size());
             long deadline = System.nanoTime() + 30_000_000_000L;
-            while (sessionsOf(primary, "tp-idle") > 0 && System.nanoTime() < deadline) {
+            while ((sessionsOf(primary, "tp-idle") > 0 || !proxy.context().pools().isEmpty())
+                    && System.nanoTime() < deadline) {
                 ProxyFixture.sleep(250);
             }
             assertEquals(0, sessionsOf(primary, "tp-idle"), "closed after pool.idle_timeout");
-            assertEquals(1, s.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 2"), "and opened again when needed");
+            assertEquals(List.of(), List.copyOf(proxy.context().pools()), "a pool with no connections and no clients "
+                    + "is retired (e.g. one per application_name would otherwise pile up)");
+            try (Connection c = client(proxy, "tp-idle"); Statement s = c.createStatement()) {
+                assertEquals(1, s.executeUpdate("UPDATE tp_counter SET n = n WHERE id = 2"), "opened again when needed");
+            }
         }
     }
 

@@ -46,6 +46,8 @@ public final class ServerPool implements BackendConnection.Listener {
     /** Connections open or opening, lent or idle. */
     private volatile int open;
     private volatile int waiters;
+    /** Sessions that have used this pool and not ended yet. */
+    private int users;
     /** Whose keys new connections log in with: the latest borrower's (the same role, so the same keys). */
     private Credentials credentials;
 
@@ -60,6 +62,16 @@ public final class ServerPool implements BackendConnection.Listener {
 
     public Key key() {
         return key;
+    }
+
+    /** A session starts using this pool. */
+    ServerPool attach() {
+        users++;
+        return this;
+    }
+
+    void detach() {
+        users--;
     }
 
     /** A connection for a session: an idle one, a new one while under the limit, or the next one released. */
@@ -130,7 +142,11 @@ public final class ServerPool implements BackendConnection.Listener {
         idle.addFirst(connection);
     }
 
-    /** Closes idle connections past pool.idle_timeout or pool.max_lifetime, so a quiet pool shrinks. */
+    /**
+     * Closes idle connections past pool.idle_timeout or pool.max_lifetime, so a quiet pool shrinks; a pool left
+     * with no connections and no sessions is retired, so pools of servers gone after a failover, or of logins with
+     * one-off startup parameters, do not pile up.
+     */
     private void evict() {
         long now = System.currentTimeMillis();
         long idleLimit = context.config().get(ReplicantOptions.POOL_IDLE_TIMEOUT).toMillis();
@@ -142,6 +158,10 @@ public final class ServerPool implements BackendConnection.Listener {
                 context.serverClosed();
                 connection.close();
             }
+        }
+        if (users == 0 && open == 0 && waiting.isEmpty()) {
+            eviction.cancel(false);
+            context.retire(this);
         }
     }
 

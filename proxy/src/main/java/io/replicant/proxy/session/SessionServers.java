@@ -54,7 +54,7 @@ final class SessionServers {
             return pending;
         }
         Future<BackendConnection> future = pooled
-                ? pools.computeIfAbsent(backend, b -> context.pool(new ServerPool.Key(loop, b, parameters)))
+                ? pools.computeIfAbsent(backend, b -> context.pool(new ServerPool.Key(loop, b, parameters)).attach())
                         .acquire(credentials)
                 : BackendConnection.open(loop, backend, parameters, credentials,
                         (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
@@ -106,9 +106,13 @@ final class SessionServers {
      * ones go back to their pool when {@code clean} (nothing in flight, no transaction), else are closed.
      */
     void closeAll(boolean clean) {
+        if (closed) {
+            return;
+        }
         closed = true;
         held.values().forEach(server -> giveUp(server, clean));
         held.clear();
+        pools.values().forEach(ServerPool::detach);
     }
 
     private void giveUp(BackendConnection server, boolean clean) {
