@@ -26,7 +26,10 @@ import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.health.ReplicaMonitor;
 import io.replicant.health.Topology;
+import io.replicant.config.StatementKind;
 import io.replicant.router.Backend;
+import io.replicant.router.Classification;
+import io.replicant.router.FunctionCatalog;
 import io.replicant.router.ClassificationCache;
 import io.replicant.router.Router;
 import io.replicant.router.StatementClassifier;
@@ -279,6 +282,30 @@ public final class Cluster implements AutoCloseable {
 
     PgFunctionCatalog catalog() {
         return catalog;
+    }
+
+    /**
+     * Whether a successful statement may have changed data: its commit must reach the quorum, and after a lost
+     * connection it must not run again.
+     */
+    public boolean mayWrite(Classification c) {
+        switch (c.verdict()) {
+            case WRITE:
+            case UNSURE:
+                return true;
+            case SESSION:
+                return c.kind() == StatementKind.EXECUTE;
+            case READ:
+                for (String function : c.functions()) {
+                    FunctionCatalog.Volatility v = catalog.lookup(function);
+                    if (v == FunctionCatalog.Volatility.VOLATILE || v == FunctionCatalog.Volatility.UNKNOWN) {
+                        return true;
+                    }
+                }
+                return false;
+            default:
+                return false;
+        }
     }
 
     public RoutingMetrics metrics() {

@@ -22,7 +22,6 @@ import io.replicant.health.QuorumWait;
 import io.replicant.health.WalPosition;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
-import io.replicant.router.FunctionCatalog;
 import io.replicant.router.Lsn;
 import io.replicant.router.Reason;
 import io.replicant.router.RouteDecision;
@@ -348,25 +347,8 @@ final class LogicalSession implements SessionView {
 
     // ---------------------------------------------------------------- quorum commits
 
-    /** Whether a successful statement may have changed data (so its commit must reach the quorum). */
     private boolean mayWrite(Classification c) {
-        switch (c.verdict()) {
-            case WRITE:
-            case UNSURE:
-                return true;
-            case SESSION:
-                return c.kind() == StatementKind.EXECUTE;
-            case READ:
-                for (String function : c.functions()) {
-                    FunctionCatalog.Volatility v = cluster.catalog().lookup(function);
-                    if (v == FunctionCatalog.Volatility.VOLATILE || v == FunctionCatalog.Volatility.UNKNOWN) {
-                        return true;
-                    }
-                }
-                return false;
-            default:
-                return false;
-        }
+        return cluster.mayWrite(c);
     }
 
     void quorumForNextCommit(int w) throws SQLException {

@@ -30,6 +30,7 @@ import io.replicant.RouteExplanation;
 import io.replicant.ReplicantConnection;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
+import io.replicant.router.Backend;
 import io.replicant.router.Classification;
 import io.replicant.router.Hints;
 import io.replicant.router.RouteDecision;
@@ -83,6 +84,10 @@ public final class RoutingConnection implements ReplicantConnection {
 
     boolean retriable(Classification c, SQLException e) {
         return session.retriable(c, e);
+    }
+
+    void retrying(Backend lost) {
+        session.cluster().metrics().retried(lost);
     }
 
     /** After a statement's outcome is recorded: if it committed writes, waits for the quorum. */

@@ -78,6 +78,11 @@ public final class RoutingMetrics implements ClassificationCache.CacheListener {
         counter.increment();
     }
 
+    /** An autocommit read that lost its connection to {@code lost} before answering ran again elsewhere. */
+    public void retried(Backend lost) {
+        counter("replicant.reads.retried", "backend", lost.toString(), null, null).increment();
+    }
+
     public void pinned(String reason) {
         counter("replicant.pins", "reason", reason, null, null).increment();
     }

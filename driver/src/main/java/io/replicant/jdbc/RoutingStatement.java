@@ -60,6 +60,7 @@ class RoutingStatement implements Statement {
                 throw e;
             }
             // a read lost its connection (the backend is now marked down): once more, wherever it goes now
+            connection.retrying(pc.backend);
             return runOn(c, connection.route(c), call);
         }
     }

@@ -255,6 +255,7 @@ class ProxyIT {
 
         String marker = "px-victim-" + UUID.randomUUID();
         try (Connection victim = viaProxy("simple"); Statement s = victim.createStatement()) {
+            victim.setAutoCommit(false); // in a transaction: not run again elsewhere (see ProxyReadRetryIT)
             java.util.concurrent.CompletableFuture<SQLException> result =
                     java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                         try {

@@ -29,7 +29,10 @@ public final class MessageType {
     public static final byte DATA_ROW = 'D';
     public static final byte COMMAND_COMPLETE = 'C';
     public static final byte PARSE_COMPLETE = '1';
+    public static final byte BIND_COMPLETE = '2';
     public static final byte CLOSE_COMPLETE = '3';
+    public static final byte PARAMETER_DESCRIPTION = 't';
+    public static final byte NO_DATA = 'n';
     /** Describe/Close targets: a prepared statement or a portal. */
     public static final byte TARGET_STATEMENT = 'S';
     public static final byte TARGET_PORTAL = 'P';

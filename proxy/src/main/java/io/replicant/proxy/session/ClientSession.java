@@ -77,6 +77,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Set when a statement after that Flush was refused; the server then skips to Sync. */
     private Refusal batchRefusal;
     private final PreparedStatements statements = new PreparedStatements();
+    private final ReadRetry retry = new ReadRetry();
+    /** The exchange in flight is already a retry: it does not run a third time. */
+    private boolean retried;
     private volatile char transactionStatus = 'I';
     private final long connectedAt = System.currentTimeMillis();
     private volatile long lastRequestAt;
@@ -450,6 +453,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (f.isSuccess()) {
             transmit(f.getNow(), frames, cs, awaitsReady);
         } else {
+            if (!f.isCancelled() && !(f.cause() instanceof BackendLoginException)) {
+                context.cluster().monitor().markDown(backend, "no connection: " + f.cause().getMessage());
+                if (!retried && mayRunAgain(cs, awaitsReady)) {
+                    runAgain(backend, frames, cs);
+                    return;
+                }
+            }
             frames.forEach(Frame::release);
             if (f.isCancelled()) {
                 client.write(Messages.error(client.alloc(), "ERROR", SqlState.QUERY_CANCELED.code(),
@@ -473,6 +483,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         exchangeFailed = false;
         active = server;
+        if (!retried && mayRunAgain(cs, awaitsReady)) {
+            retry.arm(frames, cs);
+        }
         String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
         if (catchUp != null) {
             // the session's settings first, as one simple query whose answers the client never sees
@@ -587,6 +600,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             frame.release();
             return;
         }
+        if (retry.armed() && retry.hold(frame, client)) {
+            return;
+        }
         if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
             if (batchRefusal != null && Messages.errorField(frame, Messages.FIELD_MESSAGE).contains(Refusal.MARKER)) {
@@ -606,6 +622,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         bytesOut = 0;
         statements.exchangeEnded();
         batchRefusal = null;
+        retried = false;
         transactionStatus = Messages.transactionStatus(frame);
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
         if (!exchangeFailed) {
@@ -697,10 +714,56 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         if (server == active || server.backend() == transactionBackend) {
+            context.cluster().monitor().markDown(server.backend(), "a connection was lost during a query");
+            ReadRetry.Exchange again = server == active ? retry.take() : null;
+            if (again != null) {
+                runAgain(server.backend(), again.frames(), again.classifications());
+                return;
+            }
             LOG.warn("[proxy] {} closed the connection during a query or transaction; closing the client", server);
             fatal(SqlState.CONNECTION_FAILURE.code(), "the connection to " + server.backend()
                     + " was lost; the outcome of a commit in flight is unknown");
         }
+    }
+
+    /**
+     * An autocommit read whose server was lost before answering runs once more, wherever it is routed now (the
+     * lost server is marked down), as the JDBC driver does: it changed nothing, so the client need not know.
+     */
+    private void runAgain(Backend lost, List<Frame> frames, List<Classification> cs) {
+        LOG.warn("[proxy] {} was lost before a read was answered; running it again elsewhere", lost);
+        context.cluster().metrics().retried(lost);
+        if (afterCatchUp != null) {
+            afterCatchUp.frames().forEach(Frame::release); // the retry holds its own reference
+            afterCatchUp = null;
+        }
+        catchingUp = false;
+        active = null;
+        inFlight = List.of();
+        statements.exchangeEnded();
+        retried = true;
+        RouteDecision decision = routeBatch(cs);
+        if (decision.refused()) {
+            frames.forEach(Frame::release);
+            refuse(decision, true);
+            retried = false;
+            return;
+        }
+        send(decision.backend(), frames, cs, true);
+    }
+
+    /** Whether an exchange may run again after its server is lost: whole autocommit reads that change nothing. */
+    private boolean mayRunAgain(List<Classification> cs, boolean awaitsReady) {
+        if (!awaitsReady || cs.isEmpty() || transactionBackend != null || transactionStatus != 'I') {
+            return false;
+        }
+        for (Classification c : cs) {
+            if (context.cluster().mayWrite(c) || c.kind() == StatementKind.COMMIT || !c.effects().isEmpty()
+                    || c.sessionBound()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -809,6 +872,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             context.unregister(cancelKey[0], cancelKey[1]);
         }
         state = State.CLOSED;
+        retry.disarm();
         idleTimer.stop();
         context.clientClosed(this);
         servers.closeAll(clean);
