@@ -260,6 +260,8 @@ class ConsistencyIT {
                 }
                 assertEquals(second, rc.lastRoute().backend(), "retried on the other replica");
                 assertEquals(1.0, registry.get("replicant.errors").tag("sqlstate_class", "57").counter().count());
+                assertEquals(1.0, registry.get("replicant.reads.retried").tag("backend", first).counter()
+                        .count());
 
                 int primaryPid;
                 try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ SELECT pg_backend_pid()")) {

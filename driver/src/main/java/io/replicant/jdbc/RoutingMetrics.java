@@ -80,7 +80,7 @@ public final class RoutingMetrics implements ClassificationCache.CacheListener {
 
     /** An autocommit read that lost its connection to {@code lost} before answering ran again elsewhere. */
     public void retried(Backend lost) {
-        counter("replicant.reads.retried", "backend", lost.toString(), null, null).increment();
+        counter("replicant.reads.retried", "backend", lost.name(), null, null).increment();
     }
 
     public void pinned(String reason) {
