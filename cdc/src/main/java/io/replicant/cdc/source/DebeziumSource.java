@@ -31,14 +31,6 @@ import org.slf4j.LoggerFactory;
  * never passes a change some follower lacks. Every start streams from there.
  */
 public final class DebeziumSource implements AutoCloseable {
-    /** Whether the pipeline streams {@code table}'s changes: {@code cdc.tables} (all if empty) minus {@code cdc.exclude_tables}. */
-    public static boolean captures(ReplicantConfig config, TableId table) {
-        String name = table.toString();
-        List<String> tables = config.get(ReplicantOptions.CDC_TABLES);
-        return (tables.isEmpty() || tables.stream().anyMatch(name::matches))
-                && config.get(ReplicantOptions.CDC_EXCLUDE_TABLES).stream().noneMatch(name::matches);
-    }
-
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
     /** Written by {@code heartbeat.action.query} so the slot advances while the streamed tables are quiet. */
     public static final TableId HEARTBEAT_TABLE = new TableId("public", "replicant_cdc_heartbeat");
@@ -250,5 +242,13 @@ public final class DebeziumSource implements AutoCloseable {
         if (value != null) {
             p.setProperty(key, value);
         }
+    }
+
+    /** Whether the pipeline streams {@code table}'s changes: {@code cdc.tables} (all if empty) minus {@code cdc.exclude_tables}. */
+    public static boolean captures(ReplicantConfig config, TableId table) {
+        String name = table.toString();
+        List<String> tables = config.get(ReplicantOptions.CDC_TABLES);
+        return (tables.isEmpty() || tables.stream().anyMatch(name::matches))
+                && config.get(ReplicantOptions.CDC_EXCLUDE_TABLES).stream().noneMatch(name::matches);
     }
 }
