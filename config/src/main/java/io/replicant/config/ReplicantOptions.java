@@ -267,6 +267,12 @@ public final class ReplicantOptions {
             "In `transaction` mode: how long a client's statement waits for a server connection when the pool is "
                     + "busy; then it fails with SQLSTATE 53300 and the client may try again.");
 
+    public static final Option<Duration> PROXY_SERVER_CHECK_DELAY = define("proxy.server_check_delay",
+            ValueType.duration(Duration.ZERO, Duration.ofHours(24)), Duration.ofSeconds(30), Group.RARELY_USED, false,
+            "In `transaction` mode: a pooled server connection idle this long is checked (an empty query) before a "
+                    + "client gets it; one that does not answer within `pool.connect_timeout` (a server or network "
+                    + "gone silent) is closed and the client gets a new one. `0s`: never checked.");
+
     public static final Option<Integer> PROXY_MAX_CLIENTS = define("proxy.max_clients", ValueType.integer(1, 1_000_000),
             1000, Group.FREQUENTLY_USED, false,
             "Client connections the proxy accepts at once; one more is refused with SQLSTATE 53300 "

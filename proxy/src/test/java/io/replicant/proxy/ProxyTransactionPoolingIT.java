@@ -339,6 +339,31 @@ class ProxyTransactionPoolingIT {
     }
 
     @Test
+    void aLongIdleConnectionIsCheckedAndOneThatGoneSilentIsReplaced() throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  server_check_delay: 300ms\npool:\n  connect_timeout: 2s\n");
+                Connection c = client(proxy, "tp-check"); Statement s = c.createStatement()) {
+            String pidQuery = "/* replicant:route=primary */ SELECT pg_backend_pid()";
+            int pid = intOf(s, pidQuery);
+            ProxyFixture.sleep(400);
+            assertEquals(pid, intOf(s, pidQuery), "a connection that answers its check is lent as before");
+
+            ProxyFixture.sleep(400);
+            signal("STOP", pid); // the server session stops answering, without closing anything
+            try {
+                int next = intOf(s, pidQuery);
+                assertNotEquals(pid, next, "the silent connection was replaced by a new one");
+            } finally {
+                signal("CONT", pid);
+            }
+        }
+    }
+
+    private static void signal(String signal, int pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Integer.toString(pid)).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + signal + " " + pid);
+    }
+
+    @Test
     void pgbenchThroughATwoConnectionPool(@TempDir Path dir) throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
             ProxyFixture.run(proxy, dir, "pgbench", "-i", "-s", "1", "-q", "--no-vacuum");

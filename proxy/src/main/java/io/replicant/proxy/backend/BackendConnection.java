@@ -12,6 +12,7 @@ import com.ongres.scram.client.ScramClient;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -168,6 +169,10 @@ public final class BackendConnection {
     /** Sends a frame as it is (the caller keeps its own reference). */
     public void forward(Frame frame) {
         channel.write(frame.bytes().retainedDuplicate());
+    }
+
+    public ByteBufAllocator alloc() {
+        return channel.alloc();
     }
 
     public void send(ByteBuf message) {

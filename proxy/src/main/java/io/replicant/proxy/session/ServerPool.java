@@ -3,10 +3,14 @@ package io.replicant.proxy.session;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
@@ -19,6 +23,8 @@ import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.backend.BackendLoginException;
 import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.protocol.Frame;
+import io.replicant.proxy.protocol.MessageType;
+import io.replicant.proxy.protocol.Messages;
 import io.replicant.router.Backend;
 
 /**
@@ -28,6 +34,7 @@ import io.replicant.router.Backend;
  * loop and key, so {@code proxy.pool_size} counts per thread.
  */
 public final class ServerPool implements BackendConnection.Listener {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerPool.class);
     /** Which connections may be shared: same loop, same server, same login (user, database, options, …). */
     public record Key(EventLoop loop, Backend backend, Map<String, String> parameters) {
         public Key {
@@ -41,6 +48,8 @@ public final class ServerPool implements BackendConnection.Listener {
     private final Key key;
     /** Most recently released first, so a lightly loaded pool keeps reusing the same few connections. */
     private final Deque<BackendConnection> idle = new ConcurrentLinkedDeque<>();
+    /** Idle connections being checked before they are lent (see {@link #check}). */
+    private final Map<BackendConnection, Check> checks = new HashMap<>();
     /** Sessions waiting for a connection, first come first served. */
     private final Deque<Promise<BackendConnection>> waiting = new ArrayDeque<>();
     /** Connections open or opening, lent or idle. */
@@ -80,7 +89,12 @@ public final class ServerPool implements BackendConnection.Listener {
         BackendConnection connection;
         while ((connection = idle.pollFirst()) != null) {
             if (connection.isOpen()) {
-                return key.loop().newSucceededFuture(connection);
+                if (!needsCheck(connection)) {
+                    return key.loop().newSucceededFuture(connection);
+                }
+                Promise<BackendConnection> lent = key.loop().newPromise();
+                check(connection, lent);
+                return lent;
             }
         }
         Promise<BackendConnection> lent = key.loop().newPromise();
@@ -104,6 +118,42 @@ public final class ServerPool implements BackendConnection.Listener {
             waiters = waiting.size();
         });
         return lent;
+    }
+
+    private boolean needsCheck(BackendConnection connection) {
+        long delay = context.config().get(ReplicantOptions.PROXY_SERVER_CHECK_DELAY).toMillis();
+        return delay > 0 && System.currentTimeMillis() - connection.idleSince() >= delay;
+    }
+
+    /** A check under way: the session that gets the connection if it answers, and the time limit. */
+    private record Check(Promise<BackendConnection> lent, ScheduledFuture<?> timer) {
+    }
+
+    /**
+     * Lends a long-idle connection only once it has answered an empty query: a server or network gone silent
+     * meanwhile (no close ever arrived) would otherwise leave the client's statement hanging.
+     */
+    private void check(BackendConnection connection, Promise<BackendConnection> lent) {
+        long limit = context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis();
+        ScheduledFuture<?> timer = key.loop().schedule(() -> {
+            if (checks.remove(connection) != null) {
+                LOG.warn("[proxy] {} did not answer its check within pool.connect_timeout ({} ms); closed, a new "
+                        + "connection is opened instead", connection, limit);
+                failedCheck(connection, lent);
+            }
+        }, limit, TimeUnit.MILLISECONDS);
+        checks.put(connection, new Check(lent, timer));
+        connection.send(Messages.query(connection.alloc(), ""));
+        connection.flush();
+    }
+
+    private void failedCheck(BackendConnection connection, Promise<BackendConnection> lent) {
+        open--;
+        context.serverClosed();
+        connection.close();
+        if (!lent.isDone()) {
+            openFor(lent);
+        }
     }
 
     private void openFor(Promise<BackendConnection> lent) {
@@ -197,7 +247,16 @@ public final class ServerPool implements BackendConnection.Listener {
 
     @Override
     public void onFrame(BackendConnection connection, Frame frame) {
-        frame.release(); // a NoticeResponse or ParameterStatus nobody asked for
+        // EmptyQueryResponse and ReadyForQuery of a check; or a NoticeResponse or ParameterStatus nobody asked for
+        boolean ready = frame.type() == MessageType.READY_FOR_QUERY;
+        frame.release();
+        Check check = ready ? checks.remove(connection) : null;
+        if (check != null) {
+            check.timer().cancel(false);
+            if (!check.lent().trySuccess(connection)) { // its client gave up meanwhile
+                release(connection);
+            }
+        }
     }
 
     @Override
@@ -206,7 +265,11 @@ public final class ServerPool implements BackendConnection.Listener {
 
     @Override
     public void onClosed(BackendConnection connection) {
-        if (idle.remove(connection)) {
+        Check check = checks.remove(connection);
+        if (check != null) {
+            check.timer().cancel(false);
+            failedCheck(connection, check.lent());
+        } else if (idle.remove(connection)) {
             open--;
             context.serverClosed();
         }
