@@ -101,8 +101,7 @@ class ProxyReadRetryIT {
     private PgNode killWhereRunning(String marker) {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
-            for (PgNode node : java.util.stream.Stream.concat(java.util.stream.Stream.of(cluster.primary()),
-                    cluster.replicas().stream()).toList()) {
+            for (PgNode node : cluster.nodes()) {
                 String killed = node.query("SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM "
                         + "pg_stat_activity WHERE state = 'active' AND query LIKE '%" + marker + "%' "
                         + "AND pid <> pg_backend_pid()");

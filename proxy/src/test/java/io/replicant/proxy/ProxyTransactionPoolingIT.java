@@ -39,6 +39,8 @@ import io.replicant.testkit.PostgresClusterExtension;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ProxyTransactionPoolingIT {
     private static final int CLIENTS = 16;
+    /** Which primary server session a client's statement ran on. */
+    private static final String PRIMARY_PID = "/* replicant:route=primary */ SELECT pg_backend_pid()";
     private static final int ROUNDS = 40;
     private LocalPostgresCluster cluster;
 
@@ -144,8 +146,8 @@ class ProxyTransactionPoolingIT {
                 Connection b = client(proxy, "tp-settings");
                 Statement sa = a.createStatement();
                 Statement sb = b.createStatement()) {
-            int pid = intOf(sa, "/* replicant:route=primary */ SELECT pg_backend_pid()");
-            assertEquals(pid, intOf(sb, "/* replicant:route=primary */ SELECT pg_backend_pid()"),
+            int pid = intOf(sa, PRIMARY_PID);
+            assertEquals(pid, intOf(sb, PRIMARY_PID),
                     "with proxy.pool_size 1 both clients use the same server session");
             sa.execute("SET work_mem = '7MB'");
             sb.execute("SET statement_timeout = '42s'");
@@ -183,7 +185,7 @@ class ProxyTransactionPoolingIT {
                 Connection b = client(proxy, "tp-temp");
                 Statement sa = a.createStatement();
                 Statement sb = b.createStatement()) {
-            int pid = intOf(sa, "/* replicant:route=primary */ SELECT pg_backend_pid()");
+            int pid = intOf(sa, PRIMARY_PID);
             sa.execute("CREATE TEMP TABLE tp_temp (x int)");
             sa.execute("INSERT INTO tp_temp VALUES (1), (2)");
             SQLException busy = assertThrows(SQLException.class,
@@ -193,7 +195,7 @@ class ProxyTransactionPoolingIT {
             assertEquals(1, meters.get("replicant.proxy.pool.wait").tag("outcome", "timeout").timer().count());
             assertEquals(2, intOf(sa, "SELECT count(*) FROM tp_temp"), "the temp table is still there");
             a.close();
-            int next = intOf(sb, "/* replicant:route=primary */ SELECT pg_backend_pid()");
+            int next = intOf(sb, PRIMARY_PID);
             assertNotEquals(pid, next, "the session with the temp table was not handed on");
             assertEquals(0, intOf(sb, "/* replicant:route=primary */ SELECT count(*) FROM pg_class WHERE relname = 'tp_temp' "
                     + "AND relnamespace = pg_my_temp_schema()"));
@@ -342,15 +344,14 @@ class ProxyTransactionPoolingIT {
     void aLongIdleConnectionIsCheckedAndOneThatGoneSilentIsReplaced() throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 1, "  server_check_delay: 300ms\npool:\n  connect_timeout: 2s\n");
                 Connection c = client(proxy, "tp-check"); Statement s = c.createStatement()) {
-            String pidQuery = "/* replicant:route=primary */ SELECT pg_backend_pid()";
-            int pid = intOf(s, pidQuery);
+            int pid = intOf(s, PRIMARY_PID);
             ProxyFixture.sleep(400);
-            assertEquals(pid, intOf(s, pidQuery), "a connection that answers its check is lent as before");
+            assertEquals(pid, intOf(s, PRIMARY_PID), "a connection that answers its check is lent as before");
 
             ProxyFixture.sleep(400);
             signal("STOP", pid); // the server session stops answering, without closing anything
             try {
-                int next = intOf(s, pidQuery);
+                int next = intOf(s, PRIMARY_PID);
                 assertNotEquals(pid, next, "the silent connection was replaced by a new one");
             } finally {
                 signal("CONT", pid);
