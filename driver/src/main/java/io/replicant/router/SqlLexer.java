@@ -46,18 +46,22 @@ final class SqlLexer {
     }
 
     private final String sql;
+    /** Set when only the literal shape is wanted: then no tokens, statements or comments are built. */
+    private final StringBuilder shape;
+    private int shapeCopied;
     private int pos;
     private final List<Statement> statements = new ArrayList<>();
     private List<Token> tokens = new ArrayList<>();
     private List<String> comments = new ArrayList<>();
     private int depth;
 
-    private SqlLexer(String sql) {
+    private SqlLexer(String sql, boolean shapeOnly) {
         this.sql = sql;
+        this.shape = shapeOnly ? new StringBuilder(sql.length()) : null;
     }
 
     static Result lex(String sql) {
-        return new SqlLexer(sql).run();
+        return new SqlLexer(sql, false).run();
     }
 
     /**
@@ -66,24 +70,11 @@ final class SqlLexer {
      * text does not lex. Texts of one shape differ only in literal values, which never change a route.
      */
     static String literalShape(String sql) {
-        Result lexed = lex(sql);
-        if (lexed.failed()) {
+        SqlLexer lexer = new SqlLexer(sql, true);
+        if (lexer.run().failed() || lexer.shapeCopied == 0) {
             return null;
         }
-        StringBuilder shape = null;
-        int copied = 0;
-        for (Statement statement : lexed.statements()) {
-            for (Token t : statement.tokens()) {
-                if (t.type() == Token.Type.STRING || t.type() == Token.Type.NUMBER) {
-                    if (shape == null) {
-                        shape = new StringBuilder(sql.length());
-                    }
-                    shape.append(sql, copied, t.start()).append('\0');
-                    copied = t.end();
-                }
-            }
-        }
-        return shape == null ? null : shape.append(sql, copied, sql.length()).toString();
+        return lexer.shape.append(sql, lexer.shapeCopied, sql.length()).toString();
     }
 
     private Result run() {
@@ -105,7 +96,7 @@ final class SqlLexer {
         } else if (c == '-' && peek(1) == '-') {
             int end = sql.indexOf('\n', pos);
             end = end < 0 ? sql.length() : end;
-            comment(sql.substring(pos + 2, end));
+            comment(pos + 2, end);
             pos = end;
         } else if (c == '/' && peek(1) == '*') {
             blockComment();
@@ -118,7 +109,7 @@ final class SqlLexer {
             while (pos < sql.length() && Character.isDigit(sql.charAt(pos))) {
                 pos++;
             }
-            add(Token.Type.PARAM, sql.substring(start, pos), start);
+            add(Token.Type.PARAM, start);
         } else if (c == '$') {
             dollarQuoteOrOperator();
         } else if (isWordStart(c)) {
@@ -133,9 +124,9 @@ final class SqlLexer {
                 }
                 pos++;
             }
-            add(Token.Type.NUMBER, sql.substring(start, pos), start);
+            add(Token.Type.NUMBER, start);
         } else if (c == '?') {
-            add(Token.Type.PARAM, "?", pos++);
+            add(Token.Type.PARAM, pos++);
         } else if (c == ';') {
             pos++;
             if (depth == 0) {
@@ -145,16 +136,16 @@ final class SqlLexer {
             }
         } else if (c == '(' || c == '[') {
             depth++;
-            add(Token.Type.LPAREN, String.valueOf(c), pos++);
+            add(Token.Type.LPAREN, pos++);
         } else if (c == ')' || c == ']') {
             depth = Math.max(0, depth - 1);
-            add(Token.Type.RPAREN, String.valueOf(c), pos++);
+            add(Token.Type.RPAREN, pos++);
         } else if (c == ',') {
-            add(Token.Type.COMMA, ",", pos++);
+            add(Token.Type.COMMA, pos++);
         } else if (c == '.') {
-            add(Token.Type.DOT, ".", pos++);
+            add(Token.Type.DOT, pos++);
         } else {
-            add(Token.Type.OPERATOR, String.valueOf(c), pos++);
+            add(Token.Type.OPERATOR, pos++);
         }
     }
 
@@ -163,21 +154,21 @@ final class SqlLexer {
         while (pos < sql.length() && isWordPart(sql.charAt(pos))) {
             pos++;
         }
-        String word = sql.substring(start, pos).toLowerCase(Locale.ROOT);
-        char after = peek(0);
         // String prefixes: E'..' (backslash escapes), B'..', X'..', N'..', U&'..', U&".."
-        if (after == '\'' && word.equals("e")) {
+        char prefix = pos - start == 1 ? Character.toLowerCase(sql.charAt(start)) : '\0';
+        char after = peek(0);
+        if (after == '\'' && prefix == 'e') {
             string(start, true);
-        } else if (after == '\'' && (word.equals("b") || word.equals("x") || word.equals("n"))) {
+        } else if (after == '\'' && (prefix == 'b' || prefix == 'x' || prefix == 'n')) {
             string(start, false);
-        } else if (word.equals("u") && after == '&' && peek(1) == '\'') {
+        } else if (prefix == 'u' && after == '&' && peek(1) == '\'') {
             pos++;
             string(start, false);
-        } else if (word.equals("u") && after == '&' && peek(1) == '"') {
+        } else if (prefix == 'u' && after == '&' && peek(1) == '"') {
             pos++;
             quotedIdentifier(start);
-        } else {
-            add(Token.Type.WORD, word, start);
+        } else if (shape == null) {
+            add(Token.Type.WORD, sql.substring(start, pos).toLowerCase(Locale.ROOT), start);
         }
     }
 
@@ -202,7 +193,7 @@ final class SqlLexer {
                 pos++;
             }
         }
-        add(Token.Type.STRING, sql.substring(tokenStart, pos), tokenStart);
+        add(Token.Type.STRING, tokenStart);
     }
 
     private void quotedIdentifier(int tokenStart) {
@@ -244,9 +235,9 @@ final class SqlLexer {
                 throw new LexException("unterminated dollar-quoted string " + tag + " starting at offset " + start);
             }
             pos = close + tag.length();
-            add(Token.Type.STRING, sql.substring(start, pos), start);
+            add(Token.Type.STRING, start);
         } else {
-            add(Token.Type.OPERATOR, "$", pos++);
+            add(Token.Type.OPERATOR, pos++);
         }
     }
 
@@ -261,7 +252,7 @@ final class SqlLexer {
                 nesting--;
                 pos += 2;
                 if (nesting == 0) {
-                    comment(sql.substring(start + 2, pos - 2));
+                    comment(start + 2, pos - 2);
                     return;
                 }
             } else {
@@ -271,14 +262,27 @@ final class SqlLexer {
         throw new LexException("unterminated block comment starting at offset " + start);
     }
 
-    private void comment(String body) {
-        if (tokens.isEmpty()) {
-            comments.add(body);
+    private void comment(int start, int end) {
+        if (shape == null && tokens.isEmpty()) {
+            comments.add(sql.substring(start, end));
         }
     }
 
+    /** The token from {@code start} to here, as written; when only the shape is wanted, a literal goes into it. */
+    private void add(Token.Type type, int start) {
+        if (shape == null) {
+            tokens.add(new Token(type, sql.substring(start, pos), start, pos));
+        } else if (type == Token.Type.STRING || type == Token.Type.NUMBER) {
+            shape.append(sql, shapeCopied, start).append('\0');
+            shapeCopied = pos;
+        }
+    }
+
+    /** The token from {@code start} to here, with its text as the checks compare it. */
     private void add(Token.Type type, String text, int start) {
-        tokens.add(new Token(type, text, start, pos));
+        if (shape == null) {
+            tokens.add(new Token(type, text, start, pos));
+        }
     }
 
     private void endStatement() {

@@ -3,6 +3,8 @@ package io.replicant.router;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import java.util.Random;
+
 import org.junit.jupiter.api.Test;
 
 /** Texts that differ only in literal values share one classification; anything else does not. */
@@ -62,5 +64,39 @@ class ClassificationCacheTest {
                 "SELECT 'a', $q$b$q$ FROM t WHERE a = 1.5e3 /* 5 */"));
         assertNull(SqlLexer.literalShape("SELECT a FROM t"));
         assertNull(SqlLexer.literalShape("SELECT 'unterminated"));
+    }
+
+    /** The shape scan (which builds no tokens) finds exactly the literals of the full token stream. */
+    @Test
+    void shapesAgreeWithTheTokenStreamOnRandomText() {
+        String[] pieces = {"SELECT ", "x", " ", "'a''b'", "E'c\\'d'", "e'", "B'01'", "U&'q'", "U&\"i\"", "\"q\"\"i\"",
+            "$$", "$t$", "$1", "42", "4.5e3", ".5", "1..2", "--c\n", "/*", "*/", ";", "(", ")", "[", "]", ",", ".",
+            "?", "::int", "$", "_a$b", "é", "'", "\n"};
+        Random random = new Random(20261123);
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder sql = new StringBuilder();
+            for (int n = random.nextInt(12); n >= 0; n--) {
+                sql.append(pieces[random.nextInt(pieces.length)]);
+            }
+            assertEquals(shapeFromTokens(sql.toString()), SqlLexer.literalShape(sql.toString()), sql.toString());
+        }
+    }
+
+    private static String shapeFromTokens(String sql) {
+        SqlLexer.Result lexed = SqlLexer.lex(sql);
+        if (lexed.failed()) {
+            return null;
+        }
+        StringBuilder shape = new StringBuilder();
+        int copied = 0;
+        for (SqlLexer.Statement statement : lexed.statements()) {
+            for (Token t : statement.tokens()) {
+                if (t.type() == Token.Type.STRING || t.type() == Token.Type.NUMBER) {
+                    shape.append(sql, copied, t.start()).append('\0');
+                    copied = t.end();
+                }
+            }
+        }
+        return copied == 0 ? null : shape.append(sql, copied, sql.length()).toString();
     }
 }

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
+import io.netty.util.ResourceLeakDetector;
 import io.replicant.config.ConfigBuilder;
 import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
@@ -22,6 +23,11 @@ import sun.misc.Signal;
 public final class ReplicantCommand {
 
     public static void main(String[] args) {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Netty's default samples buffers for leaks, then records a stack trace at every use of a sampled one:
+            // the tests keep that check, a running proxy need not pay for it on its hot path
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         System.exit(new CommandLine(new ReplicantCommand()).execute(args));
     }
 

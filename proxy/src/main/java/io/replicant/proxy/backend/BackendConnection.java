@@ -166,9 +166,12 @@ public final class BackendConnection {
         this.listener = listener;
     }
 
-    /** Sends a frame as it is (the caller keeps its own reference). */
+    /**
+     * Sends a frame as it is (the caller keeps its own reference). Relayed messages take no promise of their own:
+     * a failed write closes the connection (see {@link Handler#exceptionCaught}), which the listener is told of.
+     */
     public void forward(Frame frame) {
-        channel.write(frame.bytes().retainedDuplicate());
+        channel.write(frame.bytes().retainedDuplicate(), channel.voidPromise());
     }
 
     public ByteBufAllocator alloc() {
@@ -176,7 +179,7 @@ public final class BackendConnection {
     }
 
     public void send(ByteBuf message) {
-        channel.write(message);
+        channel.write(message, channel.voidPromise());
     }
 
     public void flush() {

@@ -614,7 +614,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         bytesOut += frame.bytes().readableBytes();
         if (type != MessageType.READY_FOR_QUERY) {
-            client.write(frame.bytes());
+            // relayed without a promise of its own: a failed write reaches exceptionCaught, which ends the session
+            client.write(frame.bytes(), client.voidPromise());
             return;
         }
         context.exchanged(server.backend(), System.nanoTime() - exchangeStartedAt, bytesIn, bytesOut);
@@ -646,7 +647,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (transactionStatus == 'I' && settings.pin() == null) {
             servers.transactionEnded();
         }
-        client.writeAndFlush(frame.bytes());
+        client.writeAndFlush(frame.bytes(), client.voidPromise());
         if (transactionStatus == 'I' && context.draining()) {
             fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
             return;

@@ -44,7 +44,7 @@ final class ReadRetry {
             return true;
         }
         for (Frame frame : held) {
-            client.write(frame.bytes());
+            client.write(frame.bytes(), client.voidPromise());
         }
         held.clear();
         disarm();
