@@ -15,7 +15,11 @@ import io.replicant.router.Classification;
 import io.replicant.router.ClassificationCache;
 import io.replicant.router.StatementClassifier;
 
-/** Cost of classifying one statement: through the cache (a hit) and from scratch (lexer + JSqlParser). */
+/**
+ * Cost of classifying one statement: through the cache (a hit on the same text), through the cache with a new
+ * literal each time (a hit on the literal shape, as for an app or pgbench that inlines its values), and from
+ * scratch (lexer + JSqlParser).
+ */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -29,16 +33,28 @@ public class ClassificationBenchmark {
 
     private final StatementClassifier classifier = new StatementClassifier();
     private ClassificationCache cache;
+    /** The statement with its parameters written as literals, 1,024 different values. */
+    private final String[] withLiterals = new String[1024];
+    private int next;
 
     @Setup
     public void warmCache() {
         cache = new ClassificationCache(classifier, 10_000, ClassificationCache.CacheListener.NONE);
         cache.get(sql);
+        for (int i = 0; i < withLiterals.length; i++) {
+            withLiterals[i] = sql.replace("?", Integer.toString(100_000 + i * 7919));
+        }
+        cache.get(withLiterals[0]);
     }
 
     @Benchmark
     public Classification cached() {
         return cache.get(sql);
+    }
+
+    @Benchmark
+    public Classification newLiteral() {
+        return cache.get(withLiterals[next++ & (withLiterals.length - 1)]);
     }
 
     @Benchmark
