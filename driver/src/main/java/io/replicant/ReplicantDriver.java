@@ -21,6 +21,7 @@ import io.replicant.config.Option;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.ReplicantUrl;
+import io.replicant.config.Version;
 import io.replicant.jdbc.Cluster;
 import io.replicant.jdbc.Errors;
 
@@ -110,12 +111,12 @@ public final class ReplicantDriver implements Driver {
 
     @Override
     public int getMajorVersion() {
-        return 0;
+        return Version.MAJOR;
     }
 
     @Override
     public int getMinorVersion() {
-        return 1;
+        return Version.MINOR;
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.util.concurrent.CountDownLatch;
 
 import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
+import io.replicant.config.Version;
 import io.replicant.config.YamlConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Option;
  * {@code replicant cdc --config replicant.yaml} runs the pipeline until interrupted; {@code replicant cdc status
  * --config replicant.yaml} prints the slot and each follower's position and lag.
  */
-@Command(name = "replicant cdc", mixinStandardHelpOptions = true, version = "replicant 0.1.0",
+@Command(name = "replicant cdc", mixinStandardHelpOptions = true, version = "replicant " + Version.NUMBER,
         description = "Stream every committed change of the primary to the followers in cdc.followers.",
         subcommands = {CdcCommand.Status.class})
 public final class CdcCommand implements Callable<Integer> {

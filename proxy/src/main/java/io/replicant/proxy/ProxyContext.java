@@ -63,6 +63,8 @@ public final class ProxyContext {
     private final ConcurrentMap<String, Map<String, String>> serverParameters = new ConcurrentHashMap<>();
     /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
     private final ConcurrentMap<Long, ClientSession> sessionsByKey = new ConcurrentHashMap<>();
+    /** SHOW STATS: traffic by database. */
+    private final ConcurrentMap<String, TrafficStats> traffic = new ConcurrentHashMap<>();
     /** Transaction pooling: the shared server connections, per event loop, server and login. */
     private final ConcurrentMap<ServerPool.Key, ServerPool> pools = new ConcurrentHashMap<>();
 
@@ -114,8 +116,23 @@ public final class ProxyContext {
      * A statement waited for a pooled server connection (transaction mode): {@code outcome} is {@code served},
      * {@code timeout} (proxy.pool_wait_timeout) or {@code cancelled}.
      */
-    public void poolWaited(long nanos, String outcome) {
+    public void poolWaited(String database, long nanos, String outcome) {
         poolWaits.get(outcome).record(nanos, TimeUnit.NANOSECONDS);
+        traffic(database).waited(nanos);
+    }
+
+    /** The traffic of the clients of one (server-side) database. */
+    public TrafficStats traffic(String database) {
+        return traffic.computeIfAbsent(database, d -> new TrafficStats());
+    }
+
+    public Map<String, TrafficStats> traffic() {
+        return traffic;
+    }
+
+    /** Every {@link TrafficStats#PERIOD}: the averages SHOW STATS reports move on to the period just ended. */
+    void endStatsPeriod() {
+        traffic.values().forEach(TrafficStats::endPeriod);
     }
 
     private Timer poolWaitTimer(MeterRegistry registry, String outcome) {

@@ -10,6 +10,7 @@ import io.replicant.config.ConfigBuilder;
 import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
+import io.replicant.config.Version;
 import io.replicant.config.YamlConfigLoader;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
 /** The {@code replicant} command line: {@code replicant proxy --config replicant.yaml}. */
-@Command(name = "replicant", mixinStandardHelpOptions = true, version = "replicant 0.1.0",
+@Command(name = "replicant", mixinStandardHelpOptions = true, version = "replicant " + Version.NUMBER,
         description = "Read/write splitting and replication for PostgreSQL.",
         subcommands = {ReplicantCommand.Proxy.class})
 public final class ReplicantCommand {

@@ -115,6 +115,8 @@ public final class ReplicantProxy implements AutoCloseable {
                     }).bind(listen).sync().channel();
             LOG.info("[proxy] listening on {} for cluster {} ({}); HTTP endpoint {}", server.localAddress(),
                     cluster.name(), Transport.name(), ops == null ? "off" : ops.address());
+            long period = TrafficStats.PERIOD.toMillis();
+            acceptor.scheduleAtFixedRate(context::endStatsPeriod, period, period, TimeUnit.MILLISECONDS);
             return new ReplicantProxy(cluster, acceptor, workers, server, context, ops);
         } catch (Exception e) {
             acceptor.shutdownGracefully();

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.Version;
 import io.replicant.config.YamlConfigLoader;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PostgresClusterExtension;
@@ -119,6 +120,54 @@ class ProxyOpsIT {
             SQLException unknown = assertThrows(SQLException.class, () -> s.executeQuery("SHOW NOTHING"));
             assertEquals("42601", unknown.getSQLState());
         }
+    }
+
+    @Test
+    void showStatsDatabasesListsAndVersionAnswerLikePgbouncer() throws SQLException {
+        try (Connection app = ProxyFixture.connect(proxy, "simple"); Statement a = app.createStatement();
+                Connection admin = admin(); Statement s = admin.createStatement()) {
+            Map<String, String> before = appStats(s);
+            a.execute("SELECT 1");
+            a.execute("SELECT 2");
+            a.execute("BEGIN");
+            a.execute("SELECT pg_sleep(0.05)");
+            a.execute("COMMIT");
+            Map<String, String> after = appStats(s);
+            assertEquals(5, delta(before, after, "total_query_count"), "one per statement: " + after);
+            assertEquals(3, delta(before, after, "total_xact_count"), "two autocommit reads and a transaction");
+            assertTrue(delta(before, after, "total_xact_time") >= 50_000, "the transaction slept 50 ms: " + after);
+            assertTrue(delta(before, after, "total_query_time") >= 50_000, after.toString());
+            assertTrue(delta(before, after, "total_received") > "SELECT pg_sleep(0.05)".length(), after.toString());
+            assertTrue(delta(before, after, "total_sent") > 0, after.toString());
+
+            proxy.context().endStatsPeriod(); // what the proxy does every 60 s
+            Map<String, String> period = appStats(s);
+            assertTrue(Long.parseLong(period.get("avg_xact_time")) > 0, period.toString());
+            assertTrue(Long.parseLong(period.get("avg_query_time")) > 0, period.toString());
+
+            List<Map<String, String>> databases = rows(s, "SHOW DATABASES");
+            assertEquals(List.of(cluster.primary().port(), cluster.replica(0).port(), cluster.replica(1).port()),
+                    databases.stream().map(r -> Integer.parseInt(r.get("port"))).toList(), databases.toString());
+            assertTrue(Integer.parseInt(databases.get(0).get("current_connections")) >= 1,
+                    "the app's session holds a primary connection: " + databases);
+            assertEquals("session", databases.get(0).get("pool_mode"));
+
+            Map<String, String> lists = new HashMap<>();
+            rows(s, "SHOW LISTS").forEach(r -> lists.put(r.get("list"), r.get("items")));
+            assertTrue(Integer.parseInt(lists.get("used_clients")) >= 2, "the app and the console: " + lists);
+            assertTrue(Integer.parseInt(lists.get("used_servers")) >= 1, lists.toString());
+
+            assertEquals("Replicant " + Version.NUMBER, rows(s, "SHOW VERSION").get(0).get("version"));
+        }
+    }
+
+    private Map<String, String> appStats(Statement s) throws SQLException {
+        return rows(s, "SHOW STATS").stream().filter(r -> LocalPostgresCluster.APP_DATABASE.equals(r.get("database")))
+                .findFirst().orElseThrow(() -> new AssertionError("no SHOW STATS row for the app's database"));
+    }
+
+    private static long delta(Map<String, String> before, Map<String, String> after, String column) {
+        return Long.parseLong(after.get(column)) - Long.parseLong(before.get(column));
     }
 
     private static String hostPort(String servers) {

@@ -16,8 +16,10 @@ import io.replicant.config.ConfigException;
 import io.replicant.config.Option;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
+import io.replicant.config.Version;
 import io.replicant.proxy.ConfigReload;
 import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.TrafficStats;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.protocol.Frame;
 import io.replicant.proxy.protocol.MessageType;
@@ -38,7 +40,7 @@ public final class AdminConsole {
     public static final String DATABASE = "replicant";
 
     private static final String HELP = "SHOW HELP | SHOW CLIENTS | SHOW SERVERS | SHOW POOLS | SHOW BACKENDS | "
-            + "SHOW CONFIG | RELOAD | EXPLAIN ROUTE <sql>";
+            + "SHOW STATS | SHOW DATABASES | SHOW LISTS | SHOW VERSION | SHOW CONFIG | RELOAD | EXPLAIN ROUTE <sql>";
 
     private static final Pattern EXPLAIN_ROUTE = Pattern.compile("(?is)explain\\s+route(?:\\s+(.*))?");
 
@@ -144,6 +146,14 @@ public final class AdminConsole {
                 return pools();
             case "SHOW BACKENDS":
                 return backends();
+            case "SHOW STATS":
+                return stats();
+            case "SHOW DATABASES":
+                return databases();
+            case "SHOW LISTS":
+                return lists();
+            case "SHOW VERSION":
+                return Result.rows("SHOW", List.of("version"), List.of(List.of("Replicant " + Version.NUMBER)));
             case "SHOW CONFIG":
                 return config();
             case "RELOAD":
@@ -195,38 +205,123 @@ public final class AdminConsole {
                 "local_port", "connect_time", "request_time", "remote_pid", "application_name", "role"), rows);
     }
 
-    private Result pools() {
-        Map<Backend, int[]> counts = new LinkedHashMap<>(); // cl_active, cl_waiting, sv_active, sv_idle, sv_login
-        context.cluster().backends().forEach(b -> counts.put(b, new int[5]));
+    /** Server connections by backend and state, and the clients behind them (the columns of SHOW POOLS). */
+    private static final class PoolCounts {
+        int clientsActive;
+        int clientsWaiting;
+        int serversActive;
+        int serversIdle;
+        int serversLoggingIn;
+
+        int servers() {
+            return serversActive + serversIdle + serversLoggingIn;
+        }
+    }
+
+    private Map<Backend, PoolCounts> poolCounts() {
+        Map<Backend, PoolCounts> counts = new LinkedHashMap<>();
+        context.cluster().backends().forEach(b -> counts.put(b, new PoolCounts()));
         for (ClientSession session : context.sessions()) {
             ClientSession.Snapshot s = session.snapshot();
             for (BackendConnection server : s.servers()) {
-                int[] c = counts.computeIfAbsent(server.backend(), b -> new int[5]);
-                boolean active = server == s.active();
-                c[0] += active ? 1 : 0;
-                c[2] += active ? 1 : 0;
-                c[3] += active ? 0 : 1;
+                PoolCounts c = counts.computeIfAbsent(server.backend(), b -> new PoolCounts());
+                if (server == s.active()) {
+                    c.clientsActive++;
+                    c.serversActive++;
+                } else {
+                    c.serversIdle++;
+                }
             }
             if (s.opening() > 0) {
-                int[] c = counts.get(context.cluster().primary());
-                c[1]++;
-                c[4] += s.opening();
+                PoolCounts c = counts.get(context.cluster().primary());
+                c.clientsWaiting++;
+                c.serversLoggingIn += s.opening();
             }
         }
         for (ServerPool pool : context.pools()) {
-            int[] c = counts.computeIfAbsent(pool.key().backend(), b -> new int[5]);
-            c[1] += pool.waitingClients();
-            c[3] += pool.idleConnections().size();
+            PoolCounts c = counts.computeIfAbsent(pool.key().backend(), b -> new PoolCounts());
+            c.clientsWaiting += pool.waitingClients();
+            c.serversIdle += pool.idleConnections().size();
         }
+        return counts;
+    }
+
+    private Result pools() {
         List<List<String>> rows = new ArrayList<>();
         String mode = context.config().get(ReplicantOptions.PROXY_POOL_MODE);
         String database = nz(context.config().get(ReplicantOptions.DATABASE));
         String user = nz(context.config().get(ReplicantOptions.USER));
-        counts.forEach((backend, c) -> rows.add(List.of(database, user, backend.name(), role(backend),
-                Integer.toString(c[0]), Integer.toString(c[1]), Integer.toString(c[2]), Integer.toString(c[3]), "0",
-                Integer.toString(c[4]), mode)));
+        poolCounts().forEach((backend, c) -> rows.add(List.of(database, user, backend.name(), role(backend),
+                Integer.toString(c.clientsActive), Integer.toString(c.clientsWaiting),
+                Integer.toString(c.serversActive), Integer.toString(c.serversIdle), "0",
+                Integer.toString(c.serversLoggingIn), mode)));
         return Result.rows("SHOW", List.of("database", "user", "backend", "role", "cl_active", "cl_waiting",
                 "sv_active", "sv_idle", "sv_used", "sv_login", "pool_mode"), rows);
+    }
+
+    /** pgbouncer's SHOW STATS: totals since start; rates and average durations over the last stats period. */
+    private Result stats() {
+        long seconds = TrafficStats.PERIOD.toSeconds();
+        List<List<String>> rows = new ArrayList<>();
+        context.traffic().forEach((database, traffic) -> {
+            TrafficStats.Totals t = traffic.totals();
+            TrafficStats.Totals p = traffic.lastPeriod();
+            rows.add(List.of(database, Long.toString(t.transactions()), Long.toString(t.queries()),
+                    Long.toString(t.received()), Long.toString(t.sent()), Long.toString(t.transactionMicros()),
+                    Long.toString(t.queryMicros()), Long.toString(t.waitMicros()),
+                    Long.toString(p.transactions() / seconds), Long.toString(p.queries() / seconds),
+                    Long.toString(p.received() / seconds), Long.toString(p.sent() / seconds),
+                    Long.toString(average(p.transactionMicros(), p.transactions())),
+                    Long.toString(average(p.queryMicros(), p.queries())),
+                    Long.toString(average(p.waitMicros(), p.waits()))));
+        });
+        return Result.rows("SHOW", List.of("database", "total_xact_count", "total_query_count", "total_received",
+                "total_sent", "total_xact_time", "total_query_time", "total_wait_time", "avg_xact_count",
+                "avg_query_count", "avg_recv", "avg_sent", "avg_xact_time", "avg_query_time", "avg_wait_time"), rows);
+    }
+
+    private static long average(long total, long count) {
+        return count == 0 ? 0 : total / count;
+    }
+
+    /** pgbouncer's SHOW DATABASES, one row per server of the cluster (the same database on each). */
+    private Result databases() {
+        String database = nz(context.config().get(ReplicantOptions.DATABASE));
+        String user = nz(context.config().get(ReplicantOptions.USER));
+        String poolSize = Integer.toString(context.config().get(ReplicantOptions.PROXY_POOL_SIZE));
+        String mode = context.config().get(ReplicantOptions.PROXY_POOL_MODE);
+        List<List<String>> rows = new ArrayList<>();
+        poolCounts().forEach((backend, c) -> rows.add(List.of(database, backend.host().host(),
+                Integer.toString(backend.host().port()), database, user, poolSize, "0", "0", mode, "0",
+                Integer.toString(c.servers()), "0", backend.isAvailable() ? "0" : "1", role(backend))));
+        return Result.rows("SHOW", List.of("name", "host", "port", "database", "force_user", "pool_size",
+                "min_pool_size", "reserve_pool", "pool_mode", "max_connections", "current_connections", "paused",
+                "disabled", "role"), rows);
+    }
+
+    /** pgbouncer's SHOW LISTS: how many of each thing the proxy holds. */
+    private Result lists() {
+        List<ClientSession.Snapshot> clients = context.sessions().stream().map(ClientSession::snapshot).toList();
+        Map<Backend, PoolCounts> pools = poolCounts();
+        int servers = pools.values().stream().mapToInt(PoolCounts::servers).sum();
+        int idle = context.pools().stream().mapToInt(p -> p.idleConnections().size()).sum();
+        int loggingIn = (int) clients.stream().filter(c -> c.state().equals("login")).count();
+        Map<String, Integer> lists = new LinkedHashMap<>();
+        lists.put("databases", context.traffic().size());
+        lists.put("users", (int) clients.stream().map(ClientSession.Snapshot::user).distinct().count());
+        lists.put("pools", pools.size());
+        lists.put("free_clients", 0);
+        lists.put("used_clients", clients.size() - loggingIn);
+        lists.put("login_clients", loggingIn);
+        lists.put("free_servers", idle);
+        lists.put("used_servers", servers - idle);
+        lists.put("dns_names", 0);
+        lists.put("dns_zones", 0);
+        lists.put("dns_queries", 0);
+        lists.put("dns_pending", 0);
+        List<List<String>> rows = new ArrayList<>();
+        lists.forEach((name, items) -> rows.add(List.of(name, Integer.toString(items))));
+        return Result.rows("SHOW", List.of("list", "items"), rows);
     }
 
     private Result backends() {

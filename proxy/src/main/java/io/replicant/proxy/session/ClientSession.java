@@ -22,6 +22,7 @@ import io.netty.util.concurrent.Future;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.TrafficStats;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.backend.BackendLoginException;
@@ -85,6 +86,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private volatile long lastRequestAt;
     // the exchange in flight, for metrics
     private long exchangeStartedAt;
+    /** When the open transaction's first exchange started (with transactionStatus 'I' then). */
+    private long transactionStartedAt;
+    private TrafficStats traffic;
     private long bytesIn;
     private long bytesOut;
     private Backend transactionBackend;
@@ -159,6 +163,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             completeLogin(ServerParameters.forClient(known != null ? known : ServerParameters.ADMIN, login.startup()));
             return;
         }
+        traffic = context.traffic(backendDatabase());
         Map<String, String> known = context.serverParameters(backendUser(), backendDatabase());
         if (known != null) {
             completeLogin(ServerParameters.forClient(known, login.startup()));
@@ -480,6 +485,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void transmit(BackendConnection server, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
         if (active == null) {
             exchangeStartedAt = System.nanoTime();
+            if (transactionStatus == 'I') {
+                transactionStartedAt = exchangeStartedAt;
+            }
         }
         exchangeFailed = false;
         active = server;
@@ -618,13 +626,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.write(frame.bytes(), client.voidPromise());
             return;
         }
-        context.exchanged(server.backend(), System.nanoTime() - exchangeStartedAt, bytesIn, bytesOut);
+        long now = System.nanoTime();
+        context.exchanged(server.backend(), now - exchangeStartedAt, bytesIn, bytesOut);
+        transactionStatus = Messages.transactionStatus(frame);
+        traffic.exchanged(now - exchangeStartedAt, bytesIn, bytesOut,
+                transactionStatus == 'I' ? now - transactionStartedAt : -1);
         bytesIn = 0;
         bytesOut = 0;
         statements.exchangeEnded();
         batchRefusal = null;
         retried = false;
-        transactionStatus = Messages.transactionStatus(frame);
         transactionBackend = transactionStatus == 'I' ? null : server.backend();
         if (!exchangeFailed) {
             for (Classification c : inFlight) {

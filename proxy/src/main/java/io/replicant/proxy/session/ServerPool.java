@@ -111,7 +111,7 @@ public final class ServerPool implements BackendConnection.Listener {
                         + "); try again, or raise proxy.pool_size")), timeout.toMillis(), TimeUnit.MILLISECONDS);
         long since = System.nanoTime();
         lent.addListener(f -> { // served, timed out or cancelled by its client
-            context.poolWaited(System.nanoTime() - since,
+            context.poolWaited(key.parameters().get("database"), System.nanoTime() - since,
                     f.isSuccess() ? "served" : f.isCancelled() ? "cancelled" : "timeout");
             timer.cancel(false);
             waiting.remove(lent);
