@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.micrometer.core.instrument.Counter;
@@ -59,6 +60,7 @@ public final class ProxyContext {
     private final Map<String, Timer> poolWaits;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private volatile boolean draining;
+    private final AtomicBoolean paused = new AtomicBoolean();
     /** The primary's ParameterStatus values at the latest login, by user and database. */
     private final ConcurrentMap<String, Map<String, String>> serverParameters = new ConcurrentHashMap<>();
     /** Live sessions by the BackendKeyData the proxy gave their clients, for CancelRequests. */
@@ -201,6 +203,27 @@ public final class ProxyContext {
         sessions.forEach(ClientSession::drain);
     }
 
+    /**
+     * PAUSE: sessions outside a transaction hold their next request until {@link #resume()}; those in one finish
+     * it first. False when already paused.
+     */
+    public boolean pause() {
+        return paused.compareAndSet(false, true);
+    }
+
+    /** RESUME: held requests go on. False when not paused. */
+    public boolean resume() {
+        if (!paused.compareAndSet(true, false)) {
+            return false;
+        }
+        sessions.forEach(ClientSession::resumed);
+        return true;
+    }
+
+    public boolean paused() {
+        return paused.get();
+    }
+
     public int clients() {
         return clients.get();
     }
@@ -284,6 +307,9 @@ public final class ProxyContext {
     public String notReadyBecause() {
         if (draining) {
             return "shutting down";
+        }
+        if (paused.get()) {
+            return "paused by the admin console's PAUSE (RESUME lifts it)";
         }
         Backend primary = cluster.primary();
         return primary.isAvailable() ? null : "the primary " + primary.name() + " is down: " + primary.reason();

@@ -20,7 +20,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -63,6 +67,10 @@ class ProxyOpsIT {
     }
 
     private Connection admin() throws SQLException {
+        return admin(proxy);
+    }
+
+    private static Connection admin(ReplicantProxy proxy) throws SQLException {
         Properties p = ProxyFixture.credentials();
         p.setProperty("preferQueryMode", "simple");
         return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/replicant",
@@ -158,6 +166,55 @@ class ProxyOpsIT {
             assertTrue(Integer.parseInt(lists.get("used_servers")) >= 1, lists.toString());
 
             assertEquals("Replicant " + Version.NUMBER, rows(s, "SHOW VERSION").get(0).get("version"));
+        }
+    }
+
+    @Test
+    void pauseWaitsForOpenTransactionsHoldsNewRequestsAndResumeLetsThemRun() throws Exception {
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (ReplicantProxy paused = ProxyFixture.start(cluster, "");
+                Connection inTransaction = ProxyFixture.connect(paused, "simple");
+                Statement t = inTransaction.createStatement();
+                Connection later = ProxyFixture.connect(paused, "extended");
+                Connection console = admin(paused); Statement c = console.createStatement();
+                Connection otherConsole = admin(paused); Statement o = otherConsole.createStatement()) {
+            t.execute("CREATE TABLE IF NOT EXISTS ops_pause (id int)");
+            t.execute("BEGIN");
+            t.execute("INSERT INTO ops_pause VALUES (1)");
+            Future<Boolean> pause = threads.submit(() -> c.execute("PAUSE"));
+            assertThrows(TimeoutException.class, () -> pause.get(300, TimeUnit.MILLISECONDS),
+                    "PAUSE waits for the open transaction");
+            Future<Integer> held = threads.submit(() -> {
+                try (Statement s = later.createStatement(); ResultSet rs = s.executeQuery("SELECT 42")) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
+            });
+            t.execute("COMMIT"); // a transaction open before the pause finishes
+            pause.get(10, TimeUnit.SECONDS);
+            assertThrows(TimeoutException.class, () -> held.get(300, TimeUnit.MILLISECONDS),
+                    "a new request waits for RESUME");
+            assertTrue(rows(o, "SHOW DATABASES").stream().allMatch(r -> "1".equals(r.get("paused"))));
+            HttpResponse<String> ready = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + paused.httpAddress().getPort() + "/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, ready.statusCode());
+            assertTrue(ready.body().contains("PAUSE"), ready.body());
+            assertEquals("55000", assertThrows(SQLException.class, () -> o.execute("PAUSE")).getSQLState());
+
+            o.execute("RESUME");
+            assertEquals(42, held.get(10, TimeUnit.SECONDS));
+            assertEquals("55000", assertThrows(SQLException.class, () -> o.execute("RESUME")).getSQLState());
+            assertEquals(1, intOf(t, "SELECT count(*) FROM ops_pause WHERE id = 1"));
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    private static int intOf(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery("/* replicant:route=primary */ " + sql)) {
+            rs.next();
+            return rs.getInt(1);
         }
     }
 

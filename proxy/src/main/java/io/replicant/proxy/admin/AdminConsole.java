@@ -7,11 +7,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.util.concurrent.Future;
 import io.replicant.config.ConfigException;
 import io.replicant.config.Option;
 import io.replicant.config.ReplicantOptions;
@@ -40,7 +44,10 @@ public final class AdminConsole {
     public static final String DATABASE = "replicant";
 
     private static final String HELP = "SHOW HELP | SHOW CLIENTS | SHOW SERVERS | SHOW POOLS | SHOW BACKENDS | "
-            + "SHOW STATS | SHOW DATABASES | SHOW LISTS | SHOW VERSION | SHOW CONFIG | RELOAD | EXPLAIN ROUTE <sql>";
+            + "SHOW STATS | SHOW DATABASES | SHOW LISTS | SHOW VERSION | SHOW CONFIG | RELOAD | PAUSE | RESUME | "
+            + "EXPLAIN ROUTE <sql>";
+    /** How often a PAUSE looks again whether every session is quiet. */
+    private static final long PAUSE_POLL_MILLIS = 10;
 
     private static final Pattern EXPLAIN_ROUTE = Pattern.compile("(?is)explain\\s+route(?:\\s+(.*))?");
 
@@ -58,7 +65,12 @@ public final class AdminConsole {
         try {
             switch (frame.type()) {
                 case MessageType.QUERY:
-                    write(Messages.querySql(frame), client, session);
+                    String sql = Messages.querySql(frame);
+                    if (normalized(sql).equals("PAUSE")) {
+                        pause(client);
+                        return;
+                    }
+                    write(sql, client, session);
                     client.write(Messages.readyForQuery(client.alloc(), 'I'));
                     break;
                 case MessageType.SYNC:
@@ -121,16 +133,25 @@ public final class AdminConsole {
         }
     }
 
-    Result execute(String sql, SessionView session) throws AdminException {
+    private static String stripped(String sql) {
         String command = sql.strip();
         while (command.endsWith(";")) {
             command = command.substring(0, command.length() - 1).strip();
         }
+        return command;
+    }
+
+    private static String normalized(String sql) {
+        return stripped(sql).toUpperCase(Locale.ROOT).replaceAll("\\s+", " ");
+    }
+
+    Result execute(String sql, SessionView session) throws AdminException {
+        String command = stripped(sql);
         Matcher explain = EXPLAIN_ROUTE.matcher(command);
         if (explain.matches()) {
             return explainRoute(explain.group(1) == null ? "" : explain.group(1), session);
         }
-        String upper = command.toUpperCase(Locale.ROOT).replaceAll("\\s+", " ");
+        String upper = normalized(command);
         if (upper.startsWith("SET ")) {
             return new Result(List.of(), List.of(), "SET", List.of()); // drivers set things at login; nothing to do
         }
@@ -158,10 +179,71 @@ public final class AdminConsole {
                 return config();
             case "RELOAD":
                 return reload();
+            case "RESUME":
+                if (!context.resume()) {
+                    throw new AdminException(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(), "the proxy is not paused");
+                }
+                return new Result(List.of(), List.of(), "RESUME", List.of());
             default:
                 throw new AdminException(SqlState.SYNTAX_ERROR.code(), "unknown admin command \"" + command
                         + "\"; the console understands " + HELP);
         }
+    }
+
+    /**
+     * PAUSE: from now on sessions outside a transaction hold their next request; the command answers once no
+     * session has a request running or a transaction open, which may take as long as the longest transaction.
+     */
+    private void pause(Channel client) {
+        if (!context.pause()) {
+            client.write(Messages.error(client.alloc(), "ERROR", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(),
+                    "the proxy is already paused"));
+            client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
+            return;
+        }
+        client.config().setAutoRead(false); // the answer comes later; nothing else is read meanwhile
+        awaitQuiet(client);
+    }
+
+    private void awaitQuiet(Channel client) {
+        if (!client.isActive()) {
+            return; // the console left: the proxy stays paused until a RESUME
+        }
+        if (!context.paused()) {
+            answerPause(client, "a RESUME lifted the pause before every session was quiet");
+            return;
+        }
+        List<Future<Boolean>> checks = context.sessions().stream().map(ClientSession::quiescent).toList();
+        AtomicInteger pending = new AtomicInteger(checks.size() + 1);
+        AtomicBoolean busy = new AtomicBoolean();
+        Runnable counted = () -> {
+            if (pending.decrementAndGet() == 0) {
+                client.eventLoop().execute(() -> {
+                    if (busy.get()) {
+                        client.eventLoop().schedule(() -> awaitQuiet(client), PAUSE_POLL_MILLIS,
+                                TimeUnit.MILLISECONDS);
+                    } else {
+                        answerPause(client, null);
+                    }
+                });
+            }
+        };
+        for (Future<Boolean> check : checks) {
+            check.addListener(f -> {
+                if (f.isSuccess() && !check.getNow()) { // a failed check: the session's thread is gone, and so is it
+                    busy.set(true);
+                }
+                counted.run();
+            });
+        }
+        counted.run();
+    }
+
+    private void answerPause(Channel client, String problem) {
+        client.write(problem == null ? Messages.commandComplete(client.alloc(), "PAUSE")
+                : Messages.error(client.alloc(), "ERROR", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(), problem));
+        client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
+        client.config().setAutoRead(true);
     }
 
     private Result clients() {
@@ -293,7 +375,8 @@ public final class AdminConsole {
         List<List<String>> rows = new ArrayList<>();
         poolCounts().forEach((backend, c) -> rows.add(List.of(database, backend.host().host(),
                 Integer.toString(backend.host().port()), database, user, poolSize, "0", "0", mode, "0",
-                Integer.toString(c.servers()), "0", backend.isAvailable() ? "0" : "1", role(backend))));
+                Integer.toString(c.servers()), context.paused() ? "1" : "0", backend.isAvailable() ? "0" : "1",
+                role(backend))));
         return Result.rows("SHOW", List.of("name", "host", "port", "database", "force_user", "pool_size",
                 "min_pool_size", "reserve_pool", "pool_mode", "max_connections", "current_connections", "paused",
                 "disabled", "role"), rows);

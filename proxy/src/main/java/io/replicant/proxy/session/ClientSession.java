@@ -227,7 +227,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void onClientFrame(Frame frame) {
-        if (awaitingReady()) {
+        if (awaitingReady() || held()) {
             if (active != null && isCopyFromClient(frame.type())) {
                 active.forward(frame);
                 active.flush();
@@ -244,6 +244,29 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** An exchange is under way and the next client message must wait (a batch after a Flush does not). */
     private boolean awaitingReady() {
         return connecting || active != null && batchServer == null;
+    }
+
+    /** Nothing of this session's is under way on a server, and no transaction is open. */
+    private boolean quiet() {
+        return transactionStatus == 'I' && active == null && !connecting && batchServer == null;
+    }
+
+    /** The proxy is paused (PAUSE) and this session would start something new: it waits for RESUME. */
+    private boolean held() {
+        return context.paused() && admin == null && quiet();
+    }
+
+    /**
+     * For PAUSE, on this session's own thread, so an exchange it began before it saw the pause is not missed:
+     * whether the session has nothing running and no transaction open.
+     */
+    public Future<Boolean> quiescent() {
+        return client.eventLoop().submit(() -> admin != null || state != State.READY || quiet());
+    }
+
+    /** RESUME: what this session held back goes on. */
+    public void resumed() {
+        client.eventLoop().execute(this::drainQueue);
     }
 
     private static boolean isCopyFromClient(byte type) {
@@ -700,7 +723,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void drainQueue() {
-        while (!awaitingReady() && !queued.isEmpty() && state == State.READY) {
+        while (!awaitingReady() && !held() && !queued.isEmpty() && state == State.READY) {
             Frame next = queued.poll();
             if (!safely(() -> dispatch(next))) {
                 return;
@@ -834,7 +857,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Shutdown: ends the session now if it is between transactions, otherwise at its next ReadyForQuery 'I'. */
     public void drain() {
         client.eventLoop().execute(() -> {
-            if (state != State.READY || transactionStatus == 'I' && !awaitingReady() && queued.isEmpty()) {
+            if (state != State.READY || transactionStatus == 'I' && !awaitingReady()
+                    && (queued.isEmpty() || held())) { // a request held by PAUSE has not started: it ends too
                 fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
             }
         });
