@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -206,6 +207,28 @@ class ProxyOpsIT {
             assertEquals(42, held.get(10, TimeUnit.SECONDS));
             assertEquals("55000", assertThrows(SQLException.class, () -> o.execute("RESUME")).getSQLState());
             assertEquals(1, intOf(t, "SELECT count(*) FROM ops_pause WHERE id = 1"));
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aShutdownDuringAPauseEndsTheSessionsHoldingARequest() throws Exception {
+        ExecutorService threads = Executors.newSingleThreadExecutor();
+        try (ReplicantProxy paused = ProxyFixture.start(cluster, "");
+                Connection waiting = ProxyFixture.connect(paused, "simple");
+                Connection console = admin(paused); Statement c = console.createStatement()) {
+            c.execute("PAUSE");
+            Future<?> held = threads.submit(() -> {
+                try (Statement s = waiting.createStatement()) {
+                    s.execute("SELECT 1");
+                }
+                return null;
+            });
+            assertThrows(TimeoutException.class, () -> held.get(300, TimeUnit.MILLISECONDS));
+            paused.close();
+            ExecutionException ended = assertThrows(ExecutionException.class, () -> held.get(10, TimeUnit.SECONDS));
+            assertEquals("57P01", ((SQLException) ended.getCause()).getSQLState(), ended.getCause().getMessage());
         } finally {
             threads.shutdownNow();
         }
