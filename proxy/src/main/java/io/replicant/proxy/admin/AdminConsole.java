@@ -155,7 +155,7 @@ public final class AdminConsole {
         if (upper.startsWith("SET ")) {
             return new Result(List.of(), List.of(), "SET", List.of()); // drivers set things at login; nothing to do
         }
-        switch (upper) {
+        switch (upper) { // PAUSE answers later, so onFrame handles it
             case "SHOW HELP":
                 return Result.rows("SHOW", List.of("command"),
                         List.of(HELP.split(" \\| ")).stream().map(List::of).toList());
@@ -181,7 +181,8 @@ public final class AdminConsole {
                 return reload();
             case "RESUME":
                 if (!context.resume()) {
-                    throw new AdminException(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(), "the proxy is not paused");
+                    throw new AdminException(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(),
+                            "the proxy is not paused");
                 }
                 return new Result(List.of(), List.of(), "RESUME", List.of());
             default:
