@@ -67,7 +67,9 @@ class CdcCrashIT {
                 // moments while streaming.
                 Process first = startPipeline(config, 1);
                 awaitLog(1, "Snapshot completed", first);
-                Thread.sleep(1000);
+                // Killed before the copy is applied and acknowledged, a run copies again from the start, and on a
+                // slow machine every later run may then die copying, so that none streams.
+                awaitAcknowledgedPast(primary, confirmedFlush(primary), first);
                 kill(first);
                 for (int run = 2; run <= KILLS; run++) {
                     Process pipeline = startPipeline(config, run);
@@ -279,6 +281,22 @@ class CdcCrashIT {
             }
         }
         return total;
+    }
+
+    private static String confirmedFlush(PgNode primary) {
+        return primary.query("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'crash'");
+    }
+
+    /** Until the pipeline acknowledges a streamed position past {@code lsn}: its copy is then recorded as done. */
+    private static void awaitAcknowledgedPast(PgNode primary, String lsn, Process pipeline)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!"t".equals(primary.query("SELECT confirmed_flush_lsn > '" + lsn + "'::pg_lsn "
+                + "FROM pg_replication_slots WHERE slot_name = 'crash'"))) {
+            assertTrue(pipeline.isAlive(), "the first pipeline exited");
+            assertTrue(System.nanoTime() - deadline < 0, "the slot was not acknowledged past " + lsn + " in 120 s");
+            Thread.sleep(100);
+        }
     }
 
     private static long retainedWal(PgNode primary) {
