@@ -650,10 +650,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         long now = System.nanoTime();
-        context.exchanged(server.backend(), now - exchangeStartedAt, bytesIn, bytesOut);
+        long took = now - exchangeStartedAt;
+        context.exchanged(server.backend(), took, bytesIn, bytesOut);
         transactionStatus = Messages.transactionStatus(frame);
-        traffic.exchanged(now - exchangeStartedAt, bytesIn, bytesOut,
-                transactionStatus == 'I' ? now - transactionStartedAt : -1);
+        traffic.exchanged(took, bytesIn, bytesOut, transactionStatus == 'I' ? now - transactionStartedAt : -1);
         bytesIn = 0;
         bytesOut = 0;
         statements.exchangeEnded();
