@@ -33,7 +33,7 @@ import io.replicant.testkit.PgNode;
  * Run it with {@code bench/cdc} ({@code --quick} for a short check of the harness).
  */
 public final class CdcBenchmark {
-    private static final int DRAIN_ROUNDS = 3;
+    private static final int DRAIN_ROUNDS = 5;
     private static final String TABLES = "pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history, lat";
 
     private final LocalPostgresCluster source;

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.cdc.apply.Follower;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.YamlConfigLoader;
@@ -332,6 +333,46 @@ class CdcIT {
             onSource("UPDATE bulk SET v = 'x' WHERE id = 1");
             awaitEqual("bulk", 20001);
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
+        }
+    }
+
+    @Test
+    void aFollowerCatchingUpWritesAHotRowOnceAndKeepsOrderWhereAUniqueIndexNeedsIt() throws Exception {
+        onSource("CREATE TABLE counters (id int PRIMARY KEY, n int)", "INSERT INTO counters VALUES (1, 0)",
+                "CREATE TABLE handles (id int PRIMARY KEY, handle text UNIQUE)", "INSERT INTO handles VALUES (3, 'w')");
+        try (Connection c = target.primary().connect("reports"); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE counters (id int PRIMARY KEY, n int)");
+            s.execute("CREATE TABLE handles (id int PRIMARY KEY, handle text UNIQUE)");
+            // counts the row writes the follower makes to counters
+            s.execute("CREATE TABLE counter_writes (n int)");
+            s.execute("INSERT INTO counter_writes VALUES (0)");
+            s.execute("CREATE FUNCTION count_write() RETURNS trigger LANGUAGE plpgsql AS "
+                    + "$$ BEGIN UPDATE counter_writes SET n = n + 1; RETURN NULL; END $$");
+            s.execute("CREATE TRIGGER counted AFTER INSERT OR UPDATE ON counters FOR EACH ROW "
+                    + "EXECUTE FUNCTION count_write()");
+        }
+        ReplicantConfig config = config("hot_slot", "public\\.(counters|handles)", pgFollower("pg"));
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (CdcPipeline pipeline = CdcPipeline.start(config, registry)) {
+            awaitRows(target.primary(), "reports", "SELECT handle FROM handles WHERE id = 3", "w");
+            awaitRows(target.primary(), "reports", "SELECT n FROM counter_writes", "1");
+            pipeline.pause("pg");
+            for (int i = 0; i < 300; i++) {
+                onSource("UPDATE counters SET n = n + 1 WHERE id = 1");
+            }
+            // Written by their last changes alone, row 4 would take 'w' while row 3 still had it.
+            onSource("UPDATE handles SET handle = 'v' WHERE id = 3");
+            onSource("INSERT INTO handles VALUES (4, 'w')");
+            onSource("UPDATE handles SET handle = 'u' WHERE id = 3");
+            pipeline.resume("pg");
+            awaitRows(target.primary(), "reports", "SELECT string_agg(id || handle, ',' ORDER BY id) FROM handles",
+                    "3u,4w");
+            awaitRows(target.primary(), "reports", "SELECT n FROM counters WHERE id = 1", "300");
+            int writes = Integer.parseInt(scalar(target.primary(), "reports", "SELECT n FROM counter_writes")) - 1;
+            assertTrue(writes < 150, "300 updates of one row, caught up in batches of many transactions, took "
+                    + writes + " row writes");
+            assertEquals(0, registry.get("replicant.cdc.errors").tag("follower", "pg").counter().count(),
+                    "no follower transaction failed (and was applied again change by change)");
         }
     }
 

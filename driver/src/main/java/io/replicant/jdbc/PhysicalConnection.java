@@ -82,10 +82,8 @@ final class PhysicalConnection {
     /**
      * Waits for {@code w} standbys to have this session's last commit (see {@link QuorumWait}).
      *
-     * @return {commit position, standbys that acknowledged it}: fewer than {@code w} when the timeout passed
-     */
-    /**
      * @param followers counts the CDC followers that applied a position, or null when they do not count
+     * @return {commit position, standbys that acknowledged it}: fewer than {@code w} when the timeout passed
      */
     long[] awaitQuorum(int w, Duration timeout, boolean replay, CdcQuorum followers) throws SQLException {
         String target = null;

@@ -3,6 +3,7 @@ package io.replicant.cdc.apply;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 import java.util.StringJoiner;
@@ -60,6 +61,22 @@ public interface Dialect {
 
     /** Insert, or update the row with the same key: idempotent, so a redelivered change is harmless. */
     String upsert(TargetTable table, List<TargetTable.TargetColumn> columns);
+
+    /**
+     * The upsert of {@code rows} rows with distinct keys in one statement, parameters row after row; null when
+     * the database has none, and then each row is a statement of its own. Fewer, larger statements cost the
+     * follower less per row.
+     */
+    default String upsertRows(TargetTable table, List<TargetTable.TargetColumn> columns, int rows) {
+        return null;
+    }
+
+    /** {@code (?, ?), (?, ?), …}: the placeholders of {@code rows} rows. */
+    default String placeholderRows(List<TargetTable.TargetColumn> columns, int rows) {
+        StringJoiner row = new StringJoiner(", ", "(", ")");
+        columns.forEach(c -> row.add(placeholder(c)));
+        return String.join(", ", Collections.nCopies(rows, row.toString()));
+    }
 
     /** How names are stored when written unquoted: PostgreSQL folds to lower case, H2 to upper case. */
     String foldCase(String identifier);

@@ -355,7 +355,7 @@ public final class Follower implements AutoCloseable {
             return;
         }
         for (Change change : unit.changes()) {
-            writer.write(change, targets.get(change.table()), true);
+            writer.write(change, targets.get(change.table()), ChangeWriter.Batching.BATCHED);
         }
         writer.flush();
     }
@@ -427,33 +427,36 @@ public final class Follower implements AutoCloseable {
                 && exclude.stream().noneMatch(p -> p.matcher(name).matches());
     }
 
+    /**
+     * Writes the work's changes and commits them, with its position, in one follower transaction. They are
+     * grouped by table when no foreign key involves any of its tables: each table's changes keep their order, and
+     * the whole lot commits at once, so the outcome is the same, but consecutive changes to one table go to the
+     * server together instead of one round trip each. Of a {@link TargetTable#reorderable() reorderable} table,
+     * only the {@link NetChanges net} changes are written, its upserts several rows per statement.
+     */
     private void applyTogether(List<SourceTransaction> work) throws SQLException, ApplyException {
         Map<TableId, TargetTable> targets = resolve(work);
-        for (Change change : inApplyOrder(work, targets)) {
-            writer.write(change, targets.get(change.table()), true);
-        }
-        writer.flush();
-        commit(work);
-    }
-
-    /**
-     * The work's changes, grouped by table when no foreign key involves any of its tables: each table's changes
-     * keep their order, and the whole lot commits at once, so the outcome is the same, but consecutive changes
-     * to one table go to the server as one batch instead of one round trip each.
-     */
-    private static List<Change> inApplyOrder(List<SourceTransaction> work, Map<TableId, TargetTable> targets) {
         List<Change> changes = new ArrayList<>();
         work.forEach(unit -> changes.addAll(unit.changes()));
         if (targets.values().stream().anyMatch(TargetTable::related)) {
-            return changes;
+            for (Change change : changes) {
+                writer.write(change, targets.get(change.table()), ChangeWriter.Batching.BATCHED);
+            }
+        } else {
+            Map<TableId, List<Change>> byTable = new LinkedHashMap<>();
+            for (Change change : changes) {
+                byTable.computeIfAbsent(change.table(), t -> new ArrayList<>()).add(change);
+            }
+            for (Map.Entry<TableId, List<Change>> entry : byTable.entrySet()) {
+                TargetTable table = targets.get(entry.getKey());
+                boolean net = table.reorderable();
+                for (Change change : net ? NetChanges.of(entry.getValue()) : entry.getValue()) {
+                    writer.write(change, table, net ? ChangeWriter.Batching.MULTI_ROW : ChangeWriter.Batching.BATCHED);
+                }
+            }
         }
-        Map<TableId, List<Change>> byTable = new LinkedHashMap<>();
-        for (Change change : changes) {
-            byTable.computeIfAbsent(change.table(), t -> new ArrayList<>()).add(change);
-        }
-        List<Change> grouped = new ArrayList<>(changes.size());
-        byTable.values().forEach(grouped::addAll);
-        return grouped;
+        writer.flush();
+        commit(work);
     }
 
     /**
@@ -492,7 +495,7 @@ public final class Follower implements AutoCloseable {
         for (Change change : own.changes()) {
             Savepoint savepoint = connection.setSavepoint();
             try {
-                writer.write(change, targets.get(change.table()), false);
+                writer.write(change, targets.get(change.table()), ChangeWriter.Batching.NONE);
                 connection.releaseSavepoint(savepoint);
             } catch (SQLException | ApplyException e) {
                 if (e instanceof SQLException sql && ErrorKind.of(sql) != ErrorKind.REJECTED) {

@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Locale;
-import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,10 +26,13 @@ final class H2Dialect implements Dialect {
 
     @Override
     public String upsert(TargetTable table, List<TargetTable.TargetColumn> columns) {
-        StringJoiner values = new StringJoiner(", ");
-        columns.forEach(c -> values.add(placeholder(c)));
+        return upsertRows(table, columns, 1);
+    }
+
+    @Override
+    public String upsertRows(TargetTable table, List<TargetTable.TargetColumn> columns, int rows) {
         return "MERGE INTO " + table.sqlName() + " (" + Dialect.columnList(columns) + ") KEY ("
-                + Dialect.columnList(table.key()) + ") VALUES (" + values + ")";
+                + Dialect.columnList(table.key()) + ") VALUES " + placeholderRows(columns, rows);
     }
 
     @Override

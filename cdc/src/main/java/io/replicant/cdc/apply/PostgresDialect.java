@@ -23,18 +23,21 @@ final class PostgresDialect implements Dialect {
 
     @Override
     public String upsert(TargetTable table, List<TargetTable.TargetColumn> columns) {
-        StringJoiner values = new StringJoiner(", ");
+        return upsertRows(table, columns, 1);
+    }
+
+    @Override
+    public String upsertRows(TargetTable table, List<TargetTable.TargetColumn> columns, int rows) {
         StringJoiner updates = new StringJoiner(", ");
         for (TargetTable.TargetColumn column : columns) {
-            values.add(placeholder(column));
             if (!table.key().contains(column)) {
                 updates.add(column.sqlName() + " = EXCLUDED." + column.sqlName());
             }
         }
         String conflict = " ON CONFLICT (" + Dialect.columnList(table.key()) + ") DO "
                 + (updates.length() == 0 ? "NOTHING" : "UPDATE SET " + updates);
-        return "INSERT INTO " + table.sqlName() + " (" + Dialect.columnList(columns) + ") VALUES (" + values + ")"
-                + conflict;
+        return "INSERT INTO " + table.sqlName() + " (" + Dialect.columnList(columns) + ") VALUES "
+                + placeholderRows(columns, rows) + conflict;
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -154,7 +155,26 @@ final class TableResolver {
                 ResultSet exported = meta.getExportedKeys(null, schema, name)) {
             related = imported.next() || exported.next();
         }
-        return new TargetTable(sqlName, columns, key, related);
+        return new TargetTable(sqlName, columns, key, related, hasOtherUniqueIndex(meta, schema, name, key));
+    }
+
+    private static boolean hasOtherUniqueIndex(DatabaseMetaData meta, String schema, String table,
+            List<TargetTable.TargetColumn> key) throws SQLException {
+        Set<String> keyColumns = new HashSet<>();
+        key.forEach(c -> keyColumns.add(c.name().toLowerCase(Locale.ROOT)));
+        Map<String, Set<String>> columnsByIndex = new HashMap<>();
+        try (ResultSet rs = meta.getIndexInfo(null, schema, table, true, true)) {
+            while (rs.next()) {
+                String index = rs.getString("INDEX_NAME");
+                String column = rs.getString("COLUMN_NAME");
+                if (index != null) {
+                    // an expression index has no column name: it never equals the key's columns
+                    columnsByIndex.computeIfAbsent(index, i -> new HashSet<>())
+                            .add(column == null ? "(expression)" : column.toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return columnsByIndex.values().stream().anyMatch(columns -> !columns.equals(keyColumns));
     }
 
     private void create(Connection connection, TableId source, TableId target, Map<String, String> renames)

@@ -12,8 +12,11 @@ import java.util.Map;
  * @param key     the primary-key columns
  * @param related whether a foreign key points from or to it: then its changes keep their order relative to
  *                other tables' changes
+ * @param otherUnique whether a unique index other than the primary key's constrains its rows: then changes to
+ *                    different rows keep their order too
  */
-public record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key, boolean related) {
+public record TargetTable(String sqlName, Map<String, TargetColumn> columns, List<TargetColumn> key, boolean related,
+        boolean otherUnique) {
 
     /**
      * @param sqlName    quoted name
@@ -31,6 +34,14 @@ public record TargetTable(String sqlName, Map<String, TargetColumn> columns, Lis
             }
             return null;
         }
+    }
+
+    /**
+     * Whether changes to different rows of this table may be applied in any order within one follower
+     * transaction: nothing but the primary key ties its rows to each other or to other tables' rows.
+     */
+    public boolean reorderable() {
+        return !related && !otherUnique;
     }
 
     public TargetColumn column(String sourceName) {

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A large source transaction arriving in parts, against a real H2 follower: the parts are written into one
- * follower transaction that only its end commits, or rolls back when the follower already has it.
+ * A follower against a real H2 database: a large source transaction arriving in parts is written into one
+ * follower transaction that only its end commits, or rolls back when the follower already has it; a batch of
+ * transactions is written as each row's net change.
  */
 class FollowerTest {
     private static final String URL = "jdbc:h2:mem:follower_parts;DB_CLOSE_DELAY=-1";
@@ -94,6 +95,35 @@ class FollowerTest {
         assertEquals(1, follower.apply(List.of(new SourceTransaction(7, 1000, Instant.now(), inserts(6, 10)))));
         assertEquals(0, rows(), "the follower already had transaction 7: its parts were rolled back");
         assertEquals(1000, follower.position());
+    }
+
+    @Test
+    void aBatchOfTransactionsLeavesEachRowAsItsLastChangeSaid() throws SQLException {
+        // 400 rows, then a third of the first 300 change again and a third go: the 201 upserts of the first run go as
+        // statements of 128, 16 and single rows
+        List<Change> later = new ArrayList<>();
+        for (int id = 1; id <= 300; id += 3) {
+            later.add(new Change(ITEMS, Change.Operation.UPDATE, Map.of("id", id), null,
+                    Map.of("id", id, "note", "u" + id), false, 0));
+            later.add(new Change(ITEMS, Change.Operation.DELETE, Map.of("id", id + 1), null, null, false, 0));
+        }
+        later.addAll(inserts(2, 2)); // deleted above, then inserted again
+        assertEquals(2, follower.apply(List.of(new SourceTransaction(7, 1000, Instant.now(), inserts(1, 400)),
+                new SourceTransaction(8, 1100, Instant.now(), later))));
+        StringBuilder expected = new StringBuilder();
+        for (int id = 1; id <= 400; id++) {
+            boolean updated = id <= 300 && id % 3 == 1;
+            boolean deleted = id <= 300 && id % 3 == 2 && id != 2;
+            if (!deleted) {
+                expected.append(id).append(updated ? ":u" : ":n").append(id).append(',');
+            }
+        }
+        try (Statement s = reader.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT listagg(id || ':' || note, ',') WITHIN GROUP (ORDER BY id) FROM items")) {
+            rs.next();
+            assertEquals(expected.substring(0, expected.length() - 1), rs.getString(1));
+        }
+        assertEquals(1100, follower.position());
     }
 
     @Test

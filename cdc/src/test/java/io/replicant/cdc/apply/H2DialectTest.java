@@ -51,8 +51,10 @@ class H2DialectTest {
         TargetTable.TargetColumn id = new TargetTable.TargetColumn("ID", "\"ID\"", "INTEGER", "id");
         TargetTable.TargetColumn doc = new TargetTable.TargetColumn("DOC", "\"DOC\"", "JSON", "doc");
         TargetTable table = new TargetTable("\"PUBLIC\".\"T\"", java.util.Map.of("id", id, "doc", doc),
-                java.util.List.of(id), false);
+                java.util.List.of(id), false, false);
         assertEquals("MERGE INTO \"PUBLIC\".\"T\" (\"ID\", \"DOC\") KEY (\"ID\") VALUES (?, ? FORMAT JSON)",
                 dialect.upsert(table, java.util.List.of(id, doc)));
+        assertEquals("MERGE INTO \"PUBLIC\".\"T\" (\"ID\", \"DOC\") KEY (\"ID\") VALUES (?, ? FORMAT JSON), "
+                + "(?, ? FORMAT JSON), (?, ? FORMAT JSON)", dialect.upsertRows(table, java.util.List.of(id, doc), 3));
     }
 }
