@@ -118,7 +118,8 @@ class CdcIT {
                 "INSERT INTO types (id) VALUES (2)");
 
         ReplicantConfig config = config("types_slot", "public\\.types", pgFollower("pg") + "\n" + h2Follower("h2"));
-        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (CdcPipeline pipeline = CdcPipeline.start(config, registry)) {
             awaitEqual("types", 2);
             onSource("INSERT INTO types (id, n, t, ia) VALUES (3, 0.0001, 'three', '{}')",
                     "UPDATE types SET n = -1.5, tstz = '2030-01-01 00:00:00+00', m = 'sad' WHERE id = 1",
@@ -127,10 +128,18 @@ class CdcIT {
             onSource("UPDATE types SET id = 10 WHERE id = 1");
             onSource("UPDATE types SET flag = false WHERE id = 10");
             awaitEqual("types", 2);
+            // 20 rows of every type in one transaction: they reach the followers as multi-row upserts
+            onSource("INSERT INTO types SELECT g, s, i, b, n, nany, r, d, flag, t, vc, ch, day, tm, ts, tstz, iv, u, j,"
+                    + " jb, bin, ia, ta, m, big FROM types, generate_series(100, 119) g WHERE id = 10");
+            awaitEqual("types", 22);
             // Both followers get each batch at once but commit on their own: H2 may be a moment behind.
             awaitH2Matches();
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(0).state());
             assertEquals(Follower.State.ACTIVE, pipeline.followers().get(1).state());
+            for (String follower : List.of("pg", "h2")) {
+                assertEquals(0, registry.get("replicant.cdc.errors").tag("follower", follower).counter().count(),
+                        follower + ": no follower transaction failed (and was applied again change by change)");
+            }
         }
     }
 

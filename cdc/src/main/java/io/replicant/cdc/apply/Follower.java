@@ -246,6 +246,8 @@ public final class Follower implements AutoCloseable {
                     goDown(describe(e));
                     return 0;
                 }
+                LOG.info("{}: {} transaction(s) applied together failed ({}); applying them one change at a time to "
+                        + "find the change it rejects", spec, work.size(), describe(e));
                 break;
             } catch (ApplyException e) {
                 rollbackQuietly();
