@@ -205,6 +205,13 @@ public final class ReplicantOptions {
             "Address and port the proxy accepts PostgreSQL clients on. Loopback by default: a sidecar serves its own "
                     + "host; listen on another address only behind a firewall.");
 
+    public static final Option<String> PROXY_UNIX_SOCKET_DIR = define("proxy.unix_socket_dir", ValueType.text(), null,
+            Group.FREQUENTLY_USED, false,
+            "A directory where the proxy also accepts clients on a Unix-domain socket, named `.s.PGSQL.<port>` after "
+                    + "`proxy.listen`'s port as PostgreSQL names its own, so `psql -h <dir> -p <port>` and other libpq "
+                    + "clients find it. The socket has mode 0777, as PostgreSQL's: who may connect is who may enter the "
+                    + "directory, and `proxy.auth` applies as over TCP. Linux only; off when unset.");
+
     public static final Option<String> PROXY_AUTH = define("proxy.auth",
             ValueType.oneOf("scram-sha-256", "md5", "trust"), "scram-sha-256", Group.FREQUENTLY_USED, false,
             "How the proxy authenticates clients: `scram-sha-256` (the client must log in as `user` with `password`), "

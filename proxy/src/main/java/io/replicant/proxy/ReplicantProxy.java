@@ -2,6 +2,7 @@ package io.replicant.proxy;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -22,7 +23,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.replicant.config.ConfigException;
 import io.replicant.config.HostSpec;
@@ -46,17 +46,20 @@ public final class ReplicantProxy implements AutoCloseable {
     private final EventLoopGroup acceptor;
     private final EventLoopGroup workers;
     private final Channel server;
+    /** The Unix-domain socket's listener, or null. */
+    private final Channel unixServer;
     private final ProxyContext context;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final OpsEndpoint ops;
 
     private ReplicantProxy(Cluster cluster, EventLoopGroup acceptor, EventLoopGroup workers, Channel server,
-            ProxyContext context, OpsEndpoint ops) {
+            Channel unixServer, ProxyContext context, OpsEndpoint ops) {
         this.ops = ops;
         this.cluster = cluster;
         this.acceptor = acceptor;
         this.workers = workers;
         this.server = server;
+        this.unixServer = unixServer;
         this.context = context;
     }
 
@@ -103,22 +106,30 @@ public final class ReplicantProxy implements AutoCloseable {
         int threads = config.get(ReplicantOptions.PROXY_THREADS);
         EventLoopGroup workers = Transport.eventLoops(threads > 0 ? threads
                 : Runtime.getRuntime().availableProcessors());
+        ChannelInitializer<Channel> sessions = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                long maxMessage = context.config().get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
+                ch.pipeline().addLast(new FrontendDecoder(maxMessage), new ClientSession(context));
+            }
+        };
+        Channel server = null;
         try {
-            Channel server = new ServerBootstrap().group(acceptor, workers).channel(Transport.serverChannel())
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            long maxMessage = context.config().get(ReplicantOptions.PROXY_MAX_MESSAGE_SIZE);
-                            ch.pipeline().addLast(new FrontendDecoder(maxMessage), new ClientSession(context));
-                        }
-                    }).bind(listen).sync().channel();
-            LOG.info("[proxy] listening on {} for cluster {} ({}); HTTP endpoint {}", server.localAddress(),
-                    cluster.name(), Transport.name(), ops == null ? "off" : ops.address());
+            server = new ServerBootstrap().group(acceptor, workers).channel(Transport.serverChannel())
+                    .childOption(ChannelOption.TCP_NODELAY, true).childHandler(sessions).bind(listen).sync().channel();
+            String unixDirectory = config.get(ReplicantOptions.PROXY_UNIX_SOCKET_DIR);
+            Channel unixServer = unixDirectory == null ? null : UnixSocketListener.bind(Path.of(unixDirectory),
+                    ((InetSocketAddress) server.localAddress()).getPort(), acceptor, workers, sessions);
+            LOG.info("[proxy] listening on {}{} for cluster {} ({}); HTTP endpoint {}", server.localAddress(),
+                    unixServer == null ? "" : " and " + unixServer.localAddress(), cluster.name(), Transport.name(),
+                    ops == null ? "off" : ops.address());
             long period = TrafficStats.PERIOD.toMillis();
             acceptor.scheduleAtFixedRate(context::endStatsPeriod, period, period, TimeUnit.MILLISECONDS);
-            return new ReplicantProxy(cluster, acceptor, workers, server, context, ops);
+            return new ReplicantProxy(cluster, acceptor, workers, server, unixServer, context, ops);
         } catch (Exception e) {
+            if (server != null) {
+                server.close().syncUninterruptibly();
+            }
             acceptor.shutdownGracefully();
             workers.shutdownGracefully();
             if (ops != null) {
@@ -127,6 +138,9 @@ public final class ReplicantProxy implements AutoCloseable {
             cluster.close();
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
+            }
+            if (e instanceof SQLException sql) {
+                throw sql;
             }
             throw new SQLException("the proxy could not listen on " + listen + ": " + e.getMessage(),
                     SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), e);
@@ -176,6 +190,9 @@ public final class ReplicantProxy implements AutoCloseable {
             return;
         }
         server.close().syncUninterruptibly();
+        if (unixServer != null) {
+            unixServer.close().syncUninterruptibly(); // and Netty removes the socket file
+        }
         context.drain();
         long deadline = System.nanoTime() + context.config().get(ReplicantOptions.PROXY_SHUTDOWN_TIMEOUT).toNanos();
         while (!context.sessions().isEmpty() && System.nanoTime() < deadline) {

@@ -1,8 +1,10 @@
 package io.replicant.proxy;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -28,6 +30,15 @@ public final class Transport {
 
     public static Class<? extends ServerSocketChannel> serverChannel() {
         return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** Unix-domain sockets need the epoll transport: Netty 4.1's NIO transport has none. */
+    public static boolean hasUnixSockets() {
+        return EPOLL;
+    }
+
+    public static Class<? extends ServerChannel> unixServerChannel() {
+        return EpollServerDomainSocketChannel.class;
     }
 
     public static Class<? extends SocketChannel> channel() {

@@ -1,13 +1,17 @@
 package io.replicant.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.StandardProtocolFamily;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -36,9 +40,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.config.ReplicantConfig;
 import io.replicant.config.Version;
 import io.replicant.config.YamlConfigLoader;
 import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresBinaries;
 import io.replicant.testkit.PostgresClusterExtension;
 
 /** The admin console, RELOAD, and the HTTP endpoint, through real clients. */
@@ -253,6 +259,47 @@ class ProxyOpsIT {
     private static String hostPort(String servers) {
         assertTrue(servers.contains(":"), servers);
         return servers.substring(servers.lastIndexOf(':') + 1);
+    }
+
+    @Test
+    void libpqClientsConnectOnTheUnixSocketAndShowAsUnixClients(@TempDir Path dir) throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        Path socket = UnixSocketListener.socketPath(dir, port);
+        ReplicantConfig config = YamlConfigLoader.parse("unix.yaml", ProxyFixture.yaml(cluster,
+                "  unix_socket_dir: " + dir + "\n").replaceFirst("listen: 127.0.0.1:0", "listen: 127.0.0.1:" + port),
+                Map.of()).build();
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            other.bind(UnixDomainSocketAddress.of(socket));
+            SQLException e = assertThrows(SQLException.class,
+                    () -> ReplicantProxy.start(config, new SimpleMeterRegistry()));
+            assertTrue(e.getMessage().contains("another process listens on " + socket), e.getMessage());
+        }
+        assertTrue(Files.exists(socket), "a listener that went away left its file behind");
+        try (ReplicantProxy unix = ReplicantProxy.start(config, new SimpleMeterRegistry());
+                Connection admin = admin(unix); Statement s = admin.createStatement()) {
+            ProcessBuilder psql = new ProcessBuilder(PostgresBinaries.locate().path("psql"), "-X", "-A", "-t",
+                    "-v", "ON_ERROR_STOP=1", "-h", dir.toString(), "-p", Integer.toString(port), "-U",
+                    LocalPostgresCluster.APP_USER, "-c", "SELECT 'recovery=' || pg_is_in_recovery()",
+                    "-c", "SELECT pg_sleep(1)", LocalPostgresCluster.APP_DATABASE)
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("psql.out").toFile());
+            psql.environment().put("PGPASSWORD", LocalPostgresCluster.APP_PASSWORD);
+            Process p = psql.start();
+            boolean listed = false;
+            while (!listed && p.isAlive()) {
+                listed = rows(s, "SHOW CLIENTS").stream().anyMatch(r -> "unix".equals(r.get("addr"))
+                        && Integer.toString(port).equals(r.get("port")) && "app".equals(r.get("database")));
+                ProxyFixture.sleep(20);
+            }
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "psql finished");
+            String out = Files.readString(dir.resolve("psql.out"));
+            assertEquals(0, p.exitValue(), out);
+            assertTrue(out.contains("recovery=true"), "the read went to a replica: " + out);
+            assertTrue(listed, "SHOW CLIENTS listed the socket's client as unix, port " + port);
+        }
+        assertFalse(Files.exists(socket), "the socket file goes with the proxy");
     }
 
     @Test

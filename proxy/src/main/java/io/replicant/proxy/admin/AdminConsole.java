@@ -1,6 +1,7 @@
 package io.replicant.proxy.admin;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import java.util.regex.Pattern;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.Future;
 import io.replicant.config.ConfigException;
 import io.replicant.config.Option;
@@ -251,7 +253,9 @@ public final class AdminConsole {
         List<List<String>> rows = new ArrayList<>();
         for (ClientSession session : context.sessions()) {
             ClientSession.Snapshot s = session.snapshot();
-            rows.add(List.of("C", nz(s.user()), nz(s.database()), s.state(), host(s.address()), port(s.address()),
+            // a Unix-socket client has no address of its own: pgbouncer shows "unix" and the socket's port
+            SocketAddress from = s.localAddress() instanceof DomainSocketAddress ? s.localAddress() : s.address();
+            rows.add(List.of("C", nz(s.user()), nz(s.database()), s.state(), host(from), port(from),
                     host(s.localAddress()), port(s.localAddress()), time(s.connectedAt()), time(s.lastRequestAt()),
                     nz(s.applicationName()), s.tls() ? "TLS" : "", String.valueOf(s.transactionStatus()),
                     String.join(",", s.servers().stream().map(c -> c.backend().name()).toList()), nz(s.pinned())));
@@ -464,12 +468,24 @@ public final class AdminConsole {
         return s == null ? "" : s;
     }
 
-    private static String host(InetSocketAddress a) {
-        return a == null ? "" : a.getAddress().getHostAddress();
+    /** An IP address, or {@code unix} for a Unix-domain socket, as pgbouncer reports them. */
+    private static String host(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            return inet.getAddress().getHostAddress();
+        }
+        return a instanceof DomainSocketAddress ? "unix" : "";
     }
 
-    private static String port(InetSocketAddress a) {
-        return a == null ? "" : Integer.toString(a.getPort());
+    /** A TCP port, or for a Unix-domain socket the port its name carries ({@code .s.PGSQL.6432}). */
+    private static String port(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            return Integer.toString(inet.getPort());
+        }
+        if (a instanceof DomainSocketAddress unix) {
+            String path = unix.path();
+            return path.substring(path.lastIndexOf('.') + 1);
+        }
+        return "";
     }
 
     private static String time(long epochMillis) {

@@ -1,6 +1,6 @@
 package io.replicant.proxy.session;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -930,8 +930,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---------------------------------------------------------------- for the admin console
 
     /** What SHOW CLIENTS and SHOW SERVERS report about this session (read from another thread: approximate). */
-    public record Snapshot(String user, String database, String applicationName, InetSocketAddress address,
-            InetSocketAddress localAddress, long connectedAt, long lastRequestAt, String state,
+    public record Snapshot(String user, String database, String applicationName, SocketAddress address,
+            SocketAddress localAddress, long connectedAt, long lastRequestAt, String state,
             char transactionStatus, String pinned, List<BackendConnection> servers, BackendConnection active,
             int opening, boolean tls) {
     }
@@ -941,8 +941,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         String status = state != State.READY ? "login" : running != null || connecting ? "active" : "idle";
         Map<String, String> startup = login.startup();
         return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
-                applicationName(), (InetSocketAddress) client.remoteAddress(),
-                (InetSocketAddress) client.localAddress(),
+                applicationName(), client.remoteAddress(), client.localAddress(),
                 connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.all()),
                 running, servers.opening(), login.tls());
     }
