@@ -42,8 +42,15 @@ final class UnixSocketListener {
         }
         Path socket = socketPath(directory, port);
         removeIfStale(socket);
-        Channel channel = new ServerBootstrap().group(acceptor, workers).channel(Transport.unixServerChannel())
-                .childHandler(sessions).bind(new DomainSocketAddress(socket.toFile())).sync().channel();
+        Channel channel;
+        try {
+            channel = new ServerBootstrap().group(acceptor, workers).channel(Transport.unixServerChannel())
+                    .childHandler(sessions).bind(new DomainSocketAddress(socket.toFile())).sync().channel();
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) { // Netty rethrows bind errors unchecked, e.g. a path longer than 107 bytes
+            throw failure(option + ": cannot listen on " + socket + ": " + e.getMessage());
+        }
         try {
             // connecting takes write permission on the file: anyone on the host, as on the loopback port
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));

@@ -278,6 +278,11 @@ class ProxyOpsIT {
             assertTrue(e.getMessage().contains("another process listens on " + socket), e.getMessage());
         }
         assertTrue(Files.exists(socket), "a listener that went away left its file behind");
+        Path tooLong = Files.createDirectories(dir.resolve("d".repeat(110)));
+        SQLException e = assertThrows(SQLException.class, () -> ReplicantProxy.start(YamlConfigLoader.parse("long.yaml",
+                ProxyFixture.yaml(cluster, "  unix_socket_dir: " + tooLong + "\n"), Map.of()).build(),
+                new SimpleMeterRegistry()));
+        assertTrue(e.getMessage().startsWith("proxy.unix_socket_dir: cannot listen on " + tooLong), e.getMessage());
         try (ReplicantProxy unix = ReplicantProxy.start(config, new SimpleMeterRegistry());
                 Connection admin = admin(unix); Statement s = admin.createStatement()) {
             ProcessBuilder psql = new ProcessBuilder(PostgresBinaries.locate().path("psql"), "-X", "-A", "-t",

@@ -38,7 +38,9 @@ public record TargetTable(String sqlName, Map<String, TargetColumn> columns, Lis
 
     /**
      * Whether changes to different rows of this table may be applied in any order within one follower
-     * transaction: nothing but the primary key ties its rows to each other or to other tables' rows.
+     * transaction: nothing but the primary key ties its rows to each other or to other tables' rows. (An
+     * exclusion constraint is not looked for: a follower transaction it fails is applied again change by change,
+     * in source order.)
      */
     public boolean reorderable() {
         return !related && !otherUnique;
