@@ -380,6 +380,8 @@ class CdcIT {
             int writes = Integer.parseInt(scalar(target.primary(), "reports", "SELECT n FROM counter_writes")) - 1;
             assertTrue(writes < 150, "300 updates of one row, caught up in batches of many transactions, took "
                     + writes + " row writes");
+            assertEquals(300 - writes, registry.get("replicant.cdc.changes.merged").tag("follower", "pg").counter()
+                    .count(), "the changes not written are counted");
             assertEquals(0, registry.get("replicant.cdc.errors").tag("follower", "pg").counter().count(),
                     "no follower transaction failed (and was applied again change by change)");
         }

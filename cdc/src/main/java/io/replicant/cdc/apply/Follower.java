@@ -74,6 +74,7 @@ public final class Follower implements AutoCloseable {
     private final int retryAttempts;
     private final Counter appliedChanges;
     private final Counter appliedTransactions;
+    private final Counter mergedChanges;
     private final Counter errors;
     private final Counter retries;
     private final Timer applyLatency;
@@ -104,6 +105,9 @@ public final class Follower implements AutoCloseable {
                 .description("Row changes applied").register(registry);
         this.appliedTransactions = Counter.builder("replicant.cdc.transactions").tag("follower", spec.name())
                 .description("Source transactions applied").register(registry);
+        this.mergedChanges = Counter.builder("replicant.cdc.changes.merged").tag("follower", spec.name())
+                .description("Row changes not written because a later one in the same follower transaction replaced "
+                        + "them").register(registry);
         this.errors = Counter.builder("replicant.cdc.errors").tag("follower", spec.name())
                 .description("Failed follower transactions").register(registry);
         this.retries = Counter.builder("replicant.cdc.retries").tag("follower", spec.name())
@@ -440,6 +444,7 @@ public final class Follower implements AutoCloseable {
         Map<TableId, TargetTable> targets = resolve(work);
         List<Change> changes = new ArrayList<>();
         work.forEach(unit -> changes.addAll(unit.changes()));
+        int merged = 0;
         if (targets.values().stream().anyMatch(TargetTable::related)) {
             for (Change change : changes) {
                 writer.write(change, targets.get(change.table()), ChangeWriter.Batching.BATCHED);
@@ -452,13 +457,16 @@ public final class Follower implements AutoCloseable {
             for (Map.Entry<TableId, List<Change>> entry : byTable.entrySet()) {
                 TargetTable table = targets.get(entry.getKey());
                 boolean net = table.reorderable();
-                for (Change change : net ? NetChanges.of(entry.getValue()) : entry.getValue()) {
+                List<Change> written = net ? NetChanges.of(entry.getValue()) : entry.getValue();
+                for (Change change : written) {
                     writer.write(change, table, net ? ChangeWriter.Batching.MULTI_ROW : ChangeWriter.Batching.BATCHED);
                 }
+                merged += entry.getValue().size() - written.size();
             }
         }
         writer.flush();
         commit(work);
+        mergedChanges.increment(merged);
     }
 
     /**
