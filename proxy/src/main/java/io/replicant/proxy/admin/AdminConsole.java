@@ -199,9 +199,7 @@ public final class AdminConsole {
      */
     private void pause(Channel client) {
         if (!context.pause()) {
-            client.write(Messages.error(client.alloc(), "ERROR", SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(),
-                    "the proxy is already paused"));
-            client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
+            answerPause(client, "the proxy is already paused");
             return;
         }
         client.config().setAutoRead(false); // the answer comes later; nothing else is read meanwhile
