@@ -27,7 +27,7 @@ public final class QuorumTimeoutException extends SQLException {
         this.required = required;
     }
 
-    static String message(long commitLsn, int acknowledged, int required, Duration waited) {
+    public static String message(long commitLsn, int acknowledged, int required, Duration waited) {
         return "committed on the primary at LSN " + Lsn.format(commitLsn) + "; only " + acknowledged + " of "
                 + required + " replicas confirmed within " + waited.toMillis() + " ms (the transaction is committed, "
                 + "do not retry it)";

@@ -381,12 +381,12 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** The most W can be. */
-    int quorumCapacity() {
+    public int quorumCapacity() {
         return quorumCapacity(config);
     }
 
     /** W for commits without an override: {@code quorum.w} in {@code replication.mode: sync}, else 0. */
-    int defaultQuorum() {
+    public int defaultQuorum() {
         return defaultQuorum;
     }
 

@@ -95,7 +95,8 @@ final class PhysicalConnection {
             quorumWait = connection.prepareStatement(QuorumWait.CALL);
             dirty = true; // DISCARD TEMP on release drops the function
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
         boolean first = true;
         while (true) {
             quorumWait.setInt(1, w);
@@ -115,8 +116,9 @@ final class PhysicalConnection {
             if (acknowledged >= w || System.nanoTime() - deadline >= 0) {
                 return new long[] {Lsn.parse(target), acknowledged};
             }
-            if (followers != null) {
-                pauseBriefly(); // a follower applies tens of milliseconds later: leave the CPU to the pipeline
+            // a follower applies tens of milliseconds later, and a standby this late is down or far behind: leave the CPU
+            if (followers != null || System.nanoTime() - start > QuorumWait.PATIENT_AFTER_NANOS) {
+                pauseBriefly();
             }
         }
     }

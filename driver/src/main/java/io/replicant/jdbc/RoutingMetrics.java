@@ -57,7 +57,7 @@ public final class RoutingMetrics implements ClassificationCache.CacheListener {
                 .register(registry);
     }
 
-    void quorumWait(long nanos, boolean reached) {
+    public void quorumWait(long nanos, boolean reached) {
         (reached ? quorumOk : quorumTimeout).record(nanos, TimeUnit.NANOSECONDS);
     }
 

@@ -64,6 +64,10 @@ public final class BackendConnection {
     private Future<Void> cancelling;
     /** Prepared statements that exist on this server session: name ("" = unnamed) → SQL and parameter types. */
     private final Map<String, String> prepared = new HashMap<>();
+    /** Set once this server session commits with synchronous_commit = remote_apply (for quorum waits). */
+    private boolean applyFeedback;
+    /** Set once this server session has the quorum-wait function (a temporary one: DISCARD drops it). */
+    private boolean quorumWaitInstalled;
     private final long connectedAt = System.currentTimeMillis();
 
     private BackendConnection(Backend backend, Channel channel) {
@@ -160,6 +164,22 @@ public final class BackendConnection {
 
     public Map<String, String> prepared() {
         return prepared;
+    }
+
+    public boolean applyFeedback() {
+        return applyFeedback;
+    }
+
+    public void applyFeedback(boolean on) {
+        this.applyFeedback = on;
+    }
+
+    public boolean quorumWaitInstalled() {
+        return quorumWaitInstalled;
+    }
+
+    public void quorumWaitInstalled(boolean installed) {
+        this.quorumWaitInstalled = installed;
     }
 
     public void listener(Listener listener) {

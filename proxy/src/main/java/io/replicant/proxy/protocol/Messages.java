@@ -244,6 +244,27 @@ public final class Messages {
         return finish(buf);
     }
 
+    /** The tag of a CommandComplete, such as {@code INSERT 0 1} or {@code COMMIT}. */
+    public static String commandTag(Frame commandComplete) {
+        return Frame.readCString(commandComplete.body());
+    }
+
+    /**
+     * The first column of a DataRow, as text, or null when it is NULL.
+     *
+     * <pre>
+     * 'D' | Int32 len | Int16 columns | (Int32 value length, -1 for NULL | value bytes) × columns
+     * </pre>
+     */
+    public static String firstColumn(Frame dataRow) {
+        ByteBuf body = dataRow.body();
+        if (body.readShort() == 0) {
+            return null;
+        }
+        int length = body.readInt();
+        return length < 0 ? null : body.toString(body.readerIndex(), length, StandardCharsets.UTF_8);
+    }
+
     /** The transaction status of a ReadyForQuery message: 'I' idle, 'T' in a transaction, 'E' failed transaction. */
     public static char transactionStatus(Frame readyForQuery) {
         return (char) readyForQuery.body().getByte(0);

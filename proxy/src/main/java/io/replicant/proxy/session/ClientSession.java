@@ -100,6 +100,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean catchingUp;
     private Exchange afterCatchUp;
     private final IdleTimer idleTimer;
+    private final QuorumCommit quorum;
     /** Set for a client of the admin console (database "replicant"): it never reaches a server. */
     private AdminConsole admin;
     /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
@@ -109,6 +110,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         this.context = context;
         this.idleTimer = new IdleTimer(context.config().get(ReplicantOptions.PROXY_IDLE_TIMEOUT),
                 context.config().get(ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT), this::idleTimeout);
+        this.quorum = new QuorumCommit(context.cluster());
     }
 
     // ---------------------------------------------------------------- client side
@@ -518,6 +520,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             retry.arm(frames, cs);
         }
         String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
+        String feedback = transactionStatus == 'E' ? null : quorum.feedbackFor(server, cs);
+        if (feedback != null) {
+            catchUp = catchUp == null ? feedback : catchUp + "; " + feedback;
+        }
         if (catchUp != null) {
             // the session's settings first, as one simple query whose answers the client never sees
             server.send(Messages.query(client.alloc(), catchUp));
@@ -620,6 +626,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             onCatchUpFrame(server, frame);
             return;
         }
+        if (quorum.waiting()) {
+            quorum.onFrame(frame);
+            return;
+        }
         byte type = frame.type();
         if (type == MessageType.PARSE_COMPLETE && statements.unansweredParses > 0) {
             statements.unansweredParses--; // answers our own Parse
@@ -645,10 +655,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         bytesOut += frame.bytes().readableBytes();
         if (type != MessageType.READY_FOR_QUERY) {
+            if (type == MessageType.COMMAND_COMPLETE && server.backend().isPrimary()) {
+                quorum.commandComplete(frame);
+            }
             // relayed without a promise of its own: a failed write reaches exceptionCaught, which ends the session
             client.write(frame.bytes(), client.voidPromise());
             return;
         }
+        int w = quorum.quorumFor(server, inFlight, exchangeFailed, Messages.transactionStatus(frame));
+        if (w > 0) {
+            quorum.await(server, client, frame, w, ready -> exchangeEnded(server, ready));
+            return;
+        }
+        exchangeEnded(server, frame);
+    }
+
+    /** The ReadyForQuery that ends the exchange in flight: the session follows it and the client gets it. */
+    private void exchangeEnded(BackendConnection server, Frame frame) {
         long now = System.nanoTime();
         long took = now - exchangeStartedAt;
         context.exchanged(server.backend(), took, bytesIn, bytesOut);
@@ -663,6 +686,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!exchangeFailed) {
             for (Classification c : inFlight) {
                 statements.afterStatement(c, server);
+                quorum.sessionChanged(server, c);
                 String pinned = settings.succeeded(c, server, transactionStatus == 'I');
                 if (pinned != null) {
                     context.pinned(pinned);
@@ -750,6 +774,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (server == active || server.backend() == transactionBackend) {
             context.cluster().monitor().markDown(server.backend(), "a connection was lost during a query");
+            if (server == active && quorum.waiting()) {
+                fatal(SqlState.CONNECTION_FAILURE.code(), quorum.lost());
+                return;
+            }
             ReadRetry.Exchange again = server == active ? retry.take() : null;
             if (again != null) {
                 runAgain(server.backend(), again.frames(), again.classifications());
@@ -910,6 +938,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         state = State.CLOSED;
         retry.disarm();
         idleTimer.stop();
+        quorum.abandon();
         context.clientClosed(this);
         servers.closeAll(clean);
         if (afterCatchUp != null) {
