@@ -232,9 +232,42 @@ class CdcFollowerRoutingIT {
         }
     }
 
+    @Test
+    void aQuorumCommitThroughTheProxyCanCountTheFollower() throws Exception {
+        ReplicantConfig config = YamlConfigLoader.load(yaml).build();
+        String proxied = Files.readString(yaml) + "proxy:\n  listen: 127.0.0.1:0\n  auth: trust\n  http:\n"
+                + "    listen: 'off'\nreplication:\n  mode: sync\nquorum:\n  w: 1\n  cdc_followers: true\n"
+                + "  timeout: 2s\n";
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null);
+                ReplicantProxy proxy = ReplicantProxy.start(YamlConfigLoader.parse("quorum.yaml", proxied, Map.of())
+                        .build(), new SimpleMeterRegistry());
+                Connection c = throughProxy(proxy);
+                Connection direct = target.primary().connect("app");
+                PreparedStatement onFollower = direct.prepareStatement("SELECT count(*) FROM filler WHERE id = ?")) {
+            await("the follower has the snapshot", proxy.context().cluster().replicas().get(0)::isEligible);
+            int missed = 0;
+            for (int i = 0; i < 40; i++) {
+                missed += onFollower(onFollower, insertFiller(c, "proxy quorum")) ? 0 : 1;
+            }
+            assertEquals(0, missed, "commits the proxy returned before the follower had them");
+            assertEquals(1, c.createStatement().executeUpdate("/* replicant:quorum=0 */ INSERT INTO filler (pad) "
+                    + "VALUES ('no wait')"));
+
+            pipeline.pause(TAG);
+            SQLException e = assertThrows(SQLException.class, () -> insertFiller(c, "proxy quorum"));
+            assertEquals("RQ001", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("only 0 of 1 replicas confirmed"), e.getMessage());
+            pipeline.resume(TAG);
+        }
+    }
+
     private static long insertFiller(Connection c) throws SQLException {
+        return insertFiller(c, "quorum");
+    }
+
+    private static long insertFiller(Connection c, String pad) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "INSERT INTO filler (pad) VALUES ('quorum') RETURNING id")) {
+                "INSERT INTO filler (pad) VALUES ('" + pad + "') RETURNING id")) {
             rs.next();
             return rs.getLong(1);
         }
