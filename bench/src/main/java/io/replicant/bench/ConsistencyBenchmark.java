@@ -9,11 +9,15 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.replicant.ReplicantConnection;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.ReplicantDataSource;
+import io.replicant.config.YamlConfigLoader;
+import io.replicant.proxy.ReplicantProxy;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 
@@ -21,8 +25,9 @@ import io.replicant.testkit.PgNode;
  * What consistency costs, on the running primary + 2 replicas: a write-then-read loop (UPDATE one random
  * account, then SELECT it) per consistency mode, and single-thread commit latency of Replicant's quorum
  * commit (W=2, ack=replay) against PostgreSQL's own {@code synchronous_standby_names = 'ANY 2 (…)'} with
- * {@code synchronous_commit = remote_apply}. Rounds alternate the variants so drift hits them alike; each
- * cell is the median over rounds.
+ * {@code synchronous_commit = remote_apply}, through the JDBC driver and through the proxy (there against the
+ * proxy in async mode with PostgreSQL's own wait, so the proxy's hop is in both). Rounds alternate the variants
+ * so drift hits them alike; each cell is the median over rounds.
  */
 final class ConsistencyBenchmark {
     private final LocalPostgresCluster cluster;
@@ -47,9 +52,11 @@ final class ConsistencyBenchmark {
         String[] modes = {"eventual", "session", "strong"};
         double[][] loops = new double[modes.length][rounds];
         long[][] stale = new long[modes.length][rounds];
-        double[][][] commits = new double[2][rounds][];
+        double[][][] commits = new double[4][rounds][];
         try (ReplicantDataSource ds = new ReplicantDataSource(url("load_balance=round_robin"));
-                ReplicantDataSource quorum = new ReplicantDataSource(url("replication.mode=sync&quorum.w=2"))) {
+                ReplicantDataSource quorum = new ReplicantDataSource(url("replication.mode=sync&quorum.w=2"));
+                ReplicantProxy asyncProxy = proxy("");
+                ReplicantProxy quorumProxy = proxy("replication:\n  mode: sync\nquorum:\n  w: 2\n")) {
             for (int round = 0; round < rounds; round++) {
                 for (int m = 0; m < modes.length; m++) {
                     long[] result = writeThenRead(ds, modes[m]);
@@ -57,7 +64,9 @@ final class ConsistencyBenchmark {
                     stale[m][round] = result[1];
                 }
                 commits[0][round] = commitLatencies(() -> quorum.getConnection());
-                commits[1][round] = nativeSyncLatencies();
+                commits[1][round] = nativeSyncLatencies(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE));
+                commits[2][round] = commitLatencies(() -> connect(proxyUrl(quorumProxy), null));
+                commits[3][round] = nativeSyncLatencies(proxyUrl(asyncProxy));
             }
         }
         System.out.println();
@@ -82,6 +91,39 @@ final class ConsistencyBenchmark {
         System.out.printf("| PostgreSQL `ANY 2 (…)`, `remote_apply` | %.3f | %.3f |%n", native_[0], native_[1]);
         System.out.printf("| Replicant quorum W=2, ack=replay | %.3f | %.3f |%n", ours[0], ours[1]);
         System.out.printf("| ratio (Replicant ÷ PostgreSQL) | %.3f× | %.3f× |%n", ours[0] / native_[0], ours[1] / native_[1]);
+        double[] proxied = percentiles(commits[2]);
+        double[] proxiedNative = percentiles(commits[3]);
+        System.out.printf("| through the proxy: PostgreSQL `ANY 2 (…)`, `remote_apply` | %.3f | %.3f |%n",
+                proxiedNative[0], proxiedNative[1]);
+        System.out.printf("| through the proxy: its quorum W=2, ack=replay | %.3f | %.3f |%n", proxied[0], proxied[1]);
+        System.out.printf("| ratio through the proxy | %.3f× | %.3f× |%n", proxied[0] / proxiedNative[0],
+                proxied[1] / proxiedNative[1]);
+    }
+
+    /** A proxy in front of the cluster on a free loopback port; {@code extra} is top-level YAML. */
+    private ReplicantProxy proxy(String extra) throws SQLException {
+        String yaml = "hosts: [" + String.join(", ", cluster.hostList().split(",")) + "]\n"
+                + "database: " + LocalPostgresCluster.APP_DATABASE + "\n"
+                + "user: " + LocalPostgresCluster.APP_USER + "\n"
+                + "password: " + LocalPostgresCluster.APP_PASSWORD + "\n"
+                + "proxy:\n  listen: 127.0.0.1:0\n  http:\n    listen: 'off'\n" + extra;
+        return ReplicantProxy.start(YamlConfigLoader.parse("bench-proxy.yaml", yaml, Map.of()).build(),
+                new SimpleMeterRegistry());
+    }
+
+    private static String proxyUrl(ReplicantProxy proxy) {
+        return "jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/" + LocalPostgresCluster.APP_DATABASE;
+    }
+
+    /** A pgjdbc connection as the app user, with {@code options} (server settings) unless null. */
+    private static Connection connect(String url, String options) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", LocalPostgresCluster.APP_USER);
+        p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
+        if (options != null) {
+            p.setProperty("options", options);
+        }
+        return DriverManager.getConnection(url, p);
     }
 
     /** Returns {iterations, stale reads} for one phase. */
@@ -137,18 +179,12 @@ final class ConsistencyBenchmark {
         return millis.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
-    /** The same loop straight to the primary, with PostgreSQL's own quorum synchronous replication on. */
-    private double[] nativeSyncLatencies() throws SQLException {
+    /** The same loop on {@code url} (the primary, or a proxy), with PostgreSQL's own quorum synchronous replication on. */
+    private double[] nativeSyncLatencies(String url) throws SQLException {
         List<String> names = cluster.replicas().stream().map(PgNode::name).toList();
         setSyncStandbys("ANY 2 (" + String.join(", ", names) + ")");
         try {
-            return commitLatencies(() -> {
-                Properties p = new Properties();
-                p.setProperty("user", LocalPostgresCluster.APP_USER);
-                p.setProperty("password", LocalPostgresCluster.APP_PASSWORD);
-                p.setProperty("options", "-c synchronous_commit=remote_apply");
-                return DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE), p);
-            });
+            return commitLatencies(() -> connect(url, "-c synchronous_commit=remote_apply"));
         } finally {
             setSyncStandbys("");
         }

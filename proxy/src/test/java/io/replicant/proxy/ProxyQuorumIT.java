@@ -24,6 +24,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.postgresql.PGConnection;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.testkit.LocalPostgresCluster;
@@ -146,6 +149,23 @@ class ProxyQuorumIT {
                     "INSERT INTO pq_rows VALUES (" + id + ", 'psql')");
             assertTrue(everywhere(id), "psql's commit is on every replica when psql exits");
             assertEquals(commits + 1, waits(registry, "ok"));
+
+            try (Connection c = ProxyFixture.connect(session, "extended")) {
+                c.setAutoCommit(false); // large objects are written with fast-path function calls, not statements
+                LargeObjectManager objects = c.unwrap(PGConnection.class).getLargeObjectAPI();
+                long oid = objects.createLO();
+                try (LargeObject object = objects.open(oid, LargeObjectManager.WRITE)) {
+                    object.write(new byte[] {1, 2, 3});
+                }
+                c.commit();
+                for (Connection replica : replicas) {
+                    try (Statement s = replica.createStatement(); ResultSet rs = s.executeQuery(
+                            "SELECT 1 FROM pg_largeobject_metadata WHERE oid = " + oid)) {
+                        assertTrue(rs.next(), "a large object's commit is on every replica when it returns");
+                    }
+                }
+            }
+            assertEquals(commits + 2, waits(registry, "ok"), "the large object's commit waited");
             assertEquals(0, waits(registry, "timeout"));
         }
     }

@@ -298,8 +298,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 close();
                 break;
             case MessageType.FUNCTION_CALL:
-                send(transactionBackend != null ? transactionBackend : context.cluster().primary(), List.of(frame),
-                        List.of(), true);
+                Backend target = transactionBackend != null ? transactionBackend : context.cluster().primary();
+                if (target.isPrimary()) {
+                    quorum.functionCalled(); // e.g. lo_write: the commit may have to wait for the quorum
+                }
+                send(target, List.of(frame), List.of(), true);
                 break;
             default:
                 extended(frame);

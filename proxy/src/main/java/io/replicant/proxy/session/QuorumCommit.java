@@ -81,6 +81,11 @@ final class QuorumCommit {
         return false;
     }
 
+    /** A fast-path function call (FunctionCall message) goes to the primary: what it does is not known. */
+    void functionCalled() {
+        wrote = true;
+    }
+
     /** A CommandComplete from the primary: whether the exchange committed or rolled back a transaction. */
     void commandComplete(Frame frame) {
         int length = frame.bytes().readableBytes();
