@@ -60,6 +60,8 @@ final class LogicalSession implements SessionView {
 
     // Quorum commits: whether the primary has uncommitted or unacknowledged writes of this session, and W for them
     private boolean wrotePending;
+    /** The app holds the primary's own connection (unwrap): its COPY or large-object writes are not seen here. */
+    private boolean primaryHandedOut;
     private Integer quorumOverride;
     private SQLWarning warnings;
 
@@ -524,7 +526,7 @@ final class LogicalSession implements SessionView {
             if (c.kind() == StatementKind.ROLLBACK) {
                 wrotePending = false;
                 quorumOverride = null;
-            } else if (mayWrite(c)) {
+            } else if (mayWrite(c) || primaryHandedOut && c.kind() == StatementKind.COMMIT) {
                 wrotePending = true;
             }
             if (c.hints().quorum() != null) {
@@ -590,6 +592,7 @@ final class LogicalSession implements SessionView {
             if (commit) {
                 pc.connection.commit();
                 state.commitPending(pc);
+                wrotePending |= primaryHandedOut && pc.backend.isPrimary();
             } else {
                 pc.connection.rollback();
                 state.dropPending();
@@ -639,6 +642,13 @@ final class LogicalSession implements SessionView {
         if (state.pin(reason)) {
             cluster.metrics().pinned(reason);
         }
+    }
+
+    /** unwrap(PGConnection): from now on the session stays on the primary and every commit waits for the quorum. */
+    PhysicalConnection handOutPrimary() throws SQLException {
+        pin("pgconnection");
+        primaryHandedOut = true;
+        return primary();
     }
 
     PhysicalConnection primary() throws SQLException {

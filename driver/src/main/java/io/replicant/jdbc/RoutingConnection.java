@@ -557,8 +557,8 @@ public final class RoutingConnection implements ReplicantConnection {
         }
         if (iface == PGConnection.class || iface == BaseConnection.class || iface.isAssignableFrom(PGConnection.class)) {
             // The app gets the primary's own connection (COPY, notifications, large objects): keep it on the primary.
-            session.pin("pgconnection");
-            return primary().connection.unwrap(iface);
+            checkOpen();
+            return session.handOutPrimary().connection.unwrap(iface);
         }
         throw Errors.of(SqlState.INVALID_PARAMETER_VALUE, "cannot unwrap to " + iface.getName());
     }
