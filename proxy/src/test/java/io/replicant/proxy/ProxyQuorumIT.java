@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -17,8 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -53,23 +55,27 @@ class ProxyQuorumIT {
         cluster.awaitReplay();
     }
 
-    @AfterAll
-    void tearDown() throws SQLException {
+    @BeforeEach
+    void connectToReplicas() throws SQLException {
+        for (PgNode node : cluster.replicas()) {
+            Connection c = DriverManager.getConnection(node.jdbcUrl(LocalPostgresCluster.APP_DATABASE),
+                    ProxyFixture.credentials());
+            replicas.add(c);
+            lookups.add(c.prepareStatement("SELECT 1 FROM pq_rows WHERE id = ?"));
+        }
+    }
+
+    @AfterEach
+    void disconnectFromReplicas() throws SQLException {
         for (Connection c : replicas) {
             c.close();
         }
+        replicas.clear();
+        lookups.clear();
     }
 
     /** Whether every replica, asked directly, has row {@code id}. */
     private boolean everywhere(long id) throws SQLException {
-        if (lookups.isEmpty()) {
-            for (PgNode node : cluster.replicas()) {
-                Connection c = java.sql.DriverManager.getConnection(node.jdbcUrl(LocalPostgresCluster.APP_DATABASE),
-                        ProxyFixture.credentials());
-                replicas.add(c);
-                lookups.add(c.prepareStatement("SELECT 1 FROM pq_rows WHERE id = ?"));
-            }
-        }
         for (PreparedStatement lookup : lookups) {
             lookup.setLong(1, id);
             try (ResultSet rs = lookup.executeQuery()) {
@@ -167,6 +173,26 @@ class ProxyQuorumIT {
             }
             assertEquals(commits + 2, waits(registry, "ok"), "the large object's commit waited");
             assertEquals(0, waits(registry, "timeout"));
+        }
+    }
+
+    @Test
+    void theUnnamedStatementOutlivesTheQuorumWait() throws Exception {
+        try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: trust\n" + SYNC);
+                WireClient client = new WireClient(proxy)) {
+            client.parse("", "INSERT INTO pq_rows VALUES (7001, 'unnamed') ON CONFLICT (id) DO UPDATE SET note = 'again'")
+                    .sync();
+            client.readUntil('Z');
+            // after the client's SET (a named statement) the proxy sets synchronous_commit again before the next
+            // write, and the wait runs queries of its own: both destroy the server's unnamed statement
+            client.parse("set", "SET application_name = 'quorum-test'").bind("set").execute().sync();
+            client.readUntil('Z');
+            for (int i = 0; i < 2; i++) {
+                client.bind("").execute().sync();
+                List<WireClient.Message> answer = client.readUntil('Z');
+                assertTrue(answer.stream().noneMatch(m -> m.type() == 'E'), WireClient.describe(answer));
+                assertTrue(everywhere(7001));
+            }
         }
     }
 

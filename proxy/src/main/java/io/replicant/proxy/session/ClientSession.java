@@ -529,6 +529,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (catchUp != null) {
             // the session's settings first, as one simple query whose answers the client never sees
+            server.prepared().remove(""); // a simple query destroys the unnamed statement
             server.send(Messages.query(client.alloc(), catchUp));
             server.flush();
             catchingUp = true;

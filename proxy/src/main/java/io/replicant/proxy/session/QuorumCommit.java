@@ -219,6 +219,7 @@ final class QuorumCommit {
             sql.append("SELECT pg_temp.replicant_quorum_wait(").append(w).append(", ")
                     .append(target == null ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS).append(", ")
                     .append(target == null ? "NULL" : "'" + target + "'").append("::pg_lsn)");
+            server.prepared().remove(""); // a simple query destroys the unnamed statement
             server.send(Messages.query(server.alloc(), sql.toString()));
             server.flush();
         }
