@@ -226,6 +226,14 @@ public final class ReplicantOptions {
                     + "client's own role: the proxy logs in with the keys the client's SCRAM login proves (it never "
                     + "learns the password). Unset: only `user` may log in.");
 
+    public static final Option<String> PROXY_AUTH_FILE = define("proxy.auth_file", ValueType.text(), null,
+            Group.FREQUENTLY_USED, false,
+            "A file of roles that may log in through the proxy, in PgBouncer's auth_file format (an existing "
+                    + "userlist.txt works): one `\"role\" \"secret\"` line each, the secret a SCRAM-SHA-256 verifier or md5 "
+                    + "hash as `pg_authid.rolpassword` holds it (the servers must hold the same one) or a plain "
+                    + "password. Servers see each client's own role. Looked up before `proxy.auth_query`; read at start "
+                    + "and on RELOAD. Unset: only `user` may log in (or the roles of `proxy.auth_query`).");
+
     public static final Option<Long> PROXY_MAX_MESSAGE_SIZE = define("proxy.max_message_size",
             ValueType.byteSize(1024, 1L << 30), 256L << 20, Group.RARELY_USED, false,
             "Largest protocol message the proxy accepts from a client; a bigger one is answered with SQLSTATE 08P01 "

@@ -12,9 +12,9 @@ import io.replicant.config.ReplicantOptions;
 
 /**
  * What a running proxy can take from a reloaded configuration (RELOAD or SIGHUP): routing options and rules,
- * consistency, client limits and timeouts, credentials for new connections. Anything else (hosts, the
- * listening address, pools, the monitor) needs a restart, and a file that changes it is refused as a whole so
- * the proxy never runs half of one configuration and half of another.
+ * consistency, client limits and timeouts, credentials for new connections (proxy.auth_file is read again).
+ * Anything else (hosts, the listening address, pools, the monitor) needs a restart, and a file that changes it is
+ * refused as a whole so the proxy never runs half of one configuration and half of another.
  */
 public final class ConfigReload {
     /** Options a reload applies; every other option needs a restart. */
@@ -22,7 +22,7 @@ public final class ConfigReload {
             ReplicantOptions.LOAD_BALANCE_SCOPE,
             ReplicantOptions.PRIMARY_READS, ReplicantOptions.READ_ONLY_FUNCTIONS, ReplicantOptions.LAG_FALLBACK,
             ReplicantOptions.LAG_PREFER_LEAST_LAGGED, ReplicantOptions.CONSISTENCY, ReplicantOptions.PASSWORD,
-            ReplicantOptions.PROXY_AUTH, ReplicantOptions.PROXY_MAX_CLIENTS, ReplicantOptions.PROXY_IDLE_TIMEOUT,
+            ReplicantOptions.PROXY_AUTH, ReplicantOptions.PROXY_AUTH_FILE, ReplicantOptions.PROXY_MAX_CLIENTS, ReplicantOptions.PROXY_IDLE_TIMEOUT,
             ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT, ReplicantOptions.PROXY_SHUTDOWN_TIMEOUT,
             ReplicantOptions.PROXY_MAX_MESSAGE_SIZE, ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
 
@@ -54,7 +54,7 @@ public final class ConfigReload {
         if (!needRestart.isEmpty()) {
             throw new ConfigException(String.join(", ", needRestart),
                     "changed, but only a restart applies it (a reload applies routing options, rules, consistency, "
-                            + "password and the proxy's client limits and timeouts)", next.source());
+                            + "password, proxy.auth_file and the proxy's client limits and timeouts)", next.source());
         }
     }
 }

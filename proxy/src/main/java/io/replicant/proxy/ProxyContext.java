@@ -42,6 +42,8 @@ public final class ProxyContext {
     private volatile ReplicantConfig config;
     private final ConfigReload.Source source;
     private final SslContext tls;
+    /** proxy.auth_file's roles; null when not set. */
+    private volatile AuthFile authFile;
     /** proxy.auth_query runs here: JDBC blocks, the event loops must not. */
     private final ExecutorService authLookups = Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "replicant-auth-query");
@@ -71,11 +73,12 @@ public final class ProxyContext {
     private final ConcurrentMap<ServerPool.Key, ServerPool> pools = new ConcurrentHashMap<>();
 
     ProxyContext(ReplicantConfig config, ConfigReload.Source source, Cluster cluster, SslContext tls,
-            MeterRegistry registry) {
+            AuthFile authFile, MeterRegistry registry) {
         this.config = config;
         this.source = source;
         this.cluster = cluster;
         this.tls = tls;
+        this.authFile = authFile;
         Gauge.builder("replicant.proxy.clients", clients, AtomicInteger::get).tag("cluster", cluster.name())
                 .description("Client connections open on the proxy").register(registry);
         this.authFailures = Counter.builder("replicant.proxy.auth.failures").tag("cluster", cluster.name())
@@ -88,6 +91,11 @@ public final class ProxyContext {
         this.bytesToClients = bytesCounter(registry, "to_clients");
         this.poolWaits = Map.of("served", poolWaitTimer(registry, "served"), "timeout",
                 poolWaitTimer(registry, "timeout"), "cancelled", poolWaitTimer(registry, "cancelled"));
+    }
+
+    /** proxy.auth_file's roles, as last read; null when not set. */
+    public AuthFile authFile() {
+        return authFile;
     }
 
     /** TLS for clients that ask for it; null when not configured. */
@@ -167,7 +175,9 @@ public final class ProxyContext {
         }
         ReplicantConfig next = source.load();
         ConfigReload.check(config, next);
+        AuthFile nextAuthFile = AuthFile.of(next);
         cluster.reroute(next);
+        authFile = nextAuthFile;
         config = next;
         LOG.info("[proxy] configuration reloaded from {}", next.source());
         return List.of("configuration reloaded from " + next.source());

@@ -90,10 +90,11 @@ public final class ReplicantProxy implements AutoCloseable {
         InetSocketAddress httpAddress = http.equals("off") ? null : listenAddress(ReplicantOptions.PROXY_HTTP_LISTEN,
                 config);
         SslContext tls = TlsSupport.serverContext(config);
+        AuthFile authFile = AuthFile.of(config);
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MeterRegistry meters = meters(prometheus, registry);
         Cluster cluster = Cluster.open(config, meters);
-        ProxyContext context = new ProxyContext(config, source, cluster, tls, meters);
+        ProxyContext context = new ProxyContext(config, source, cluster, tls, authFile, meters);
         OpsEndpoint ops;
         try {
             ops = httpAddress == null ? null : OpsEndpoint.start(httpAddress, prometheus, context);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -20,11 +21,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.replicant.config.ConfigException;
+import io.replicant.config.YamlConfigLoader;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PostgresClusterExtension;
 
-/** TLS between clients and the proxy (a certificate made by openssl for the test), and md5 client logins. */
+/**
+ * TLS between clients and the proxy (a certificate made by openssl for the test), md5 client logins, and roles from
+ * proxy.auth_query and proxy.auth_file.
+ */
 @ExtendWith(PostgresClusterExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -148,6 +154,66 @@ class ProxySecurityIT {
                 assertEquals("28P01", e.getSQLState(), "a wrong password and a missing role look alike");
             }
         }
+    }
+
+    @Test
+    void rolesFromAnAuthFileLogInAsThemselvesAndAReloadRereadsIt(@TempDir Path dir) throws Exception {
+        String verifier;
+        try (Connection su = cluster.primary().connect(LocalPostgresCluster.APP_DATABASE);
+                Statement s = su.createStatement()) {
+            for (String role : new String[] {"px_bob", "px_dave"}) {
+                s.execute("DROP ROLE IF EXISTS " + role);
+                s.execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + role.substring(3) + "-secret'");
+            }
+            try (ResultSet rs = s.executeQuery("SELECT rolpassword FROM pg_authid WHERE rolname = 'px_bob'")) {
+                rs.next();
+                verifier = rs.getString(1);
+            }
+        }
+        cluster.awaitReplay();
+        Path users = dir.resolve("userlist.txt");
+        Files.writeString(users, "; PgBouncer's format\n\"px_bob\" \"" + verifier + "\"\n\"px_dave\" \"dave-secret\"\n");
+        Path yaml = dir.resolve("replicant.yaml");
+        Files.writeString(yaml, ProxyFixture.yaml(cluster, "  auth_file: " + users + "\n"));
+        try (ReplicantProxy proxy = ReplicantProxy.start(() -> YamlConfigLoader.load(yaml).build(),
+                new SimpleMeterRegistry())) {
+            // bob: the file holds his SCRAM verifier; dave: a plain password
+            for (String role : new String[] {"px_bob", "px_dave"}) {
+                try (Connection c = login(proxy, role, role.substring(3) + "-secret"); Statement s = c.createStatement()) {
+                    for (String sql : new String[] {"SELECT current_user", "/* replicant:route=primary */ SELECT current_user"}) {
+                        try (ResultSet rs = s.executeQuery(sql)) {
+                            assertTrue(rs.next());
+                            assertEquals(role, rs.getString(1), "the server sees the client's own role: " + sql);
+                        }
+                    }
+                }
+            }
+            try (Connection app = DriverManager.getConnection(ProxyFixture.url(proxy), ProxyFixture.credentials())) {
+                assertTrue(app.isValid(2), "the configured user still logs in with the configured password");
+            }
+            for (String[] attempt : new String[][] {{"px_bob", "wrong"}, {"px_alice", "alice-secret"}}) {
+                SQLException e = assertThrows(SQLException.class, () -> login(proxy, attempt[0], attempt[1]).close());
+                assertEquals("28P01", e.getSQLState(), "a wrong password and an unlisted role look alike");
+            }
+
+            Files.writeString(users, "\"px_bob\" \"" + verifier + "\"\n");
+            proxy.context().reload();
+            assertEquals("28P01", assertThrows(SQLException.class,
+                    () -> login(proxy, "px_dave", "dave-secret").close()).getSQLState(), "RELOAD rereads the file");
+            Files.writeString(users, "\"px_bob\" unquoted\n");
+            ConfigException bad = assertThrows(ConfigException.class, () -> proxy.context().reload());
+            assertTrue(bad.getMessage().startsWith("proxy.auth_file: line 1 of " + users), bad.getMessage());
+            try (Connection c = login(proxy, "px_bob", "bob-secret")) {
+                assertTrue(c.isValid(2), "a bad file is refused and the one read before stays");
+            }
+        }
+    }
+
+    private static Connection login(ReplicantProxy proxy, String user, String password) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        return DriverManager.getConnection(ProxyFixture.url(proxy), p);
     }
 
     @Test

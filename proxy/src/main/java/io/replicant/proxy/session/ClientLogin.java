@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
+import io.replicant.proxy.AuthFile;
 import io.replicant.proxy.ProxyContext;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.Credentials;
@@ -18,8 +19,8 @@ import io.replicant.proxy.protocol.StartupPacket;
 /**
  * A client connection up to a proven identity: the answers to SSLRequest and GSSENCRequest, CancelRequests
  * passed to the session they name, the StartupMessage's checks (proxy.max_clients, TLS, shutdown, role,
- * database) and the password exchange (SCRAM-SHA-256, md5 or trust; the verifier from the configuration or
- * from proxy.auth_query). Its session then logs the client in to the servers.
+ * database) and the password exchange (SCRAM-SHA-256, md5 or trust; the password from the configuration, or the
+ * role's secret from proxy.auth_file or proxy.auth_query). Its session then logs the client in to the servers.
  */
 final class ClientLogin {
     private final ProxyContext context;
@@ -33,7 +34,7 @@ final class ClientLogin {
     private final Map<String, String> startup = new LinkedHashMap<>();
     private ClientAuth auth;
     private boolean authenticating;
-    /** True when the client's role came from proxy.auth_query: servers are logged in to with its own keys. */
+    /** True when the client's role came from proxy.auth_file or auth_query: servers see it, with its own keys. */
     private boolean roleCredentials;
     private Credentials credentials;
     /** A client of the admin console (database "replicant"): it never reaches a server. */
@@ -67,7 +68,7 @@ final class ClientLogin {
         return tls;
     }
 
-    /** True when servers see the client's own role (proxy.auth_query), not the configured user. */
+    /** True when servers see the client's own role (proxy.auth_file, proxy.auth_query), not the configured user. */
     boolean ownRole() {
         return roleCredentials;
     }
@@ -113,7 +114,9 @@ final class ClientLogin {
         startup.putAll(((StartupPacket.StartupMessage) packet).parameters());
         String user = startup.get("user");
         String configuredUser = context.config().get(ReplicantOptions.USER);
-        boolean ownRoles = context.config().get(ReplicantOptions.PROXY_AUTH_QUERY) != null;
+        String authQuery = context.config().get(ReplicantOptions.PROXY_AUTH_QUERY);
+        AuthFile authFile = context.authFile();
+        boolean ownRoles = authQuery != null || authFile != null;
         if (user == null || !ownRoles && configuredUser != null && !configuredUser.equals(user)) {
             refuse.accept(SqlState.INVALID_AUTHORIZATION.code(), "role \"" + user + "\" is not served by this proxy");
             return;
@@ -139,7 +142,18 @@ final class ClientLogin {
             return;
         }
         authenticating = true;
-        if (ownRoles) {
+        String listed = ownRoles && authFile != null ? authFile.secretOf(user) : null;
+        if (listed != null) {
+            roleCredentials = true;
+            if (AuthFile.isVerifier(listed)) {
+                startAuthentication(ClientAuth.forVerifier(method, listed));
+            } else { // a plain password: servers get it as it is (keys from a salt of our own would not match theirs)
+                credentials = Credentials.password(listed);
+                startAuthentication(ClientAuth.forPassword(method, user, listed));
+            }
+            return;
+        }
+        if (authQuery != null && !admin) {
             context.verifierOf(user).whenComplete((verifier, error) -> client.eventLoop().execute(() -> {
                 if (!client.isActive()) {
                     return;
@@ -155,6 +169,10 @@ final class ClientLogin {
             return;
         }
         String password = context.config().get(ReplicantOptions.PASSWORD);
+        if (ownRoles && !admin && !user.equals(configuredUser)) {
+            startAuthentication(ClientAuth.forVerifier(method, null)); // fails at the end, like a wrong password
+            return;
+        }
         if (password == null) {
             refuse.accept(SqlState.INVALID_PASSWORD.code(),
                     "proxy.auth is " + method + " but no password is configured");
@@ -181,7 +199,7 @@ final class ClientLogin {
                 client.writeAndFlush(answer);
             }
             if (auth.done()) {
-                if (roleCredentials) {
+                if (roleCredentials && credentials == null) {
                     credentials = auth.credentials();
                 }
                 auth = null;
