@@ -322,7 +322,7 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** Null when writes can go to the primary now; else why not (it is down, or a split brain blocks writes). */
-    String primaryProblem() {
+    public String primaryProblem() {
         String block = writeBlock;
         if (block != null) {
             return block;

@@ -9,6 +9,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,8 @@ import io.replicant.router.SessionView;
 public final class ClientSession extends ChannelInboundHandlerAdapter implements SessionView,
         BackendConnection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
+    /** How often an exchange waiting for a primary (failover) checks whether one is known again. */
+    private static final long PRIMARY_CHECK_MILLIS = 10;
 
     private enum State {
         STARTUP, LOGGING_IN, READY, CLOSED
@@ -71,6 +75,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean connecting;
     /** The server connection the next exchange waits for (a pool may be busy), while it waits. */
     private Future<BackendConnection> awaitedServer;
+    /** An exchange for the primary waiting for one to be known (failover), and until when it may wait. */
+    private Exchange awaitingPrimary;
+    private ScheduledFuture<?> primaryCheck;
+    private long primaryDeadline;
     /** Extended-protocol messages waiting for Sync or Flush, then routed together. */
     private final List<Frame> batch = new ArrayList<>();
     /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
@@ -457,6 +465,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Sends an exchange to {@code backend}, opening the connection first if needed; takes ownership of the frames. */
     private void send(Backend backend, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
+        if (backend.isPrimary() && transactionBackend == null && context.cluster().primaryProblem() != null) {
+            awaitPrimary(new Exchange(frames, cs, awaitsReady));
+            return;
+        }
         BackendConnection server = servers.get(backend);
         if (server != null) {
             transmit(server, frames, cs, awaitsReady);
@@ -492,6 +504,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     runAgain(backend, frames, cs);
                     return;
                 }
+                if (backend.isPrimary() && transactionBackend == null) {
+                    awaitPrimary(new Exchange(frames, cs, awaitsReady)); // nothing ran: wait for the monitor
+                    return;
+                }
             }
             frames.forEach(Frame::release);
             if (f.isCancelled()) {
@@ -518,6 +534,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         exchangeFailed = false;
+        primaryDeadline = 0;
         active = server;
         if (!retried && mayRunAgain(cs, awaitsReady)) {
             retry.arm(frames, cs);
@@ -550,6 +567,53 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!awaitsReady) {
             batchServer = server;
         }
+    }
+
+    /**
+     * The primary is down, or a split brain blocks writes: like the driver's statements, the exchange waits up to
+     * failover.detect_timeout for the monitor to know a primary again, then goes there or fails with 08001. The
+     * client's next messages queue meanwhile.
+     */
+    private void awaitPrimary(Exchange exchange) {
+        long now = System.nanoTime();
+        if (primaryDeadline == 0) {
+            primaryDeadline = now + context.config().get(ReplicantOptions.FAILOVER_DETECT_TIMEOUT).toNanos();
+        }
+        String problem = context.cluster().primaryProblem();
+        if (problem == null || now - primaryDeadline >= 0) {
+            if (problem == null) {
+                send(context.cluster().primary(), exchange.frames(), exchange.classifications(), exchange.awaitsReady());
+            } else {
+                exchange.frames().forEach(Frame::release);
+                context.cluster().metrics().failed(SqlState.CONNECTION_UNABLE_TO_CONNECT.code());
+                answerInstead(SqlState.CONNECTION_UNABLE_TO_CONNECT.code(), problem + " (waited failover.detect_timeout "
+                        + context.config().get(ReplicantOptions.FAILOVER_DETECT_TIMEOUT).toMillis() + " ms)",
+                        exchange.awaitsReady());
+            }
+            return;
+        }
+        connecting = true;
+        awaitingPrimary = exchange;
+        client.config().setAutoRead(false);
+        primaryCheck = client.eventLoop().schedule(() -> {
+            Exchange waiting = awaitingPrimary;
+            connecting = false;
+            awaitingPrimary = null;
+            primaryCheck = null;
+            if (waiting != null && safely(() -> awaitPrimary(waiting))) {
+                drainQueue();
+            }
+        }, PRIMARY_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** An error in place of the server's answer to an exchange that never reached one, and ReadyForQuery after it. */
+    private void answerInstead(String sqlState, String message, boolean awaitsReady) {
+        primaryDeadline = 0;
+        client.write(Messages.error(client.alloc(), "ERROR", sqlState, message));
+        if (awaitsReady) {
+            client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
+        }
+        client.flush();
     }
 
     /** Writes one extended-protocol message, parsing or closing statements first where the server needs it. */
@@ -916,7 +980,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Cancels the query running for the client, on whichever server runs it. */
     private void cancelRunningQuery() {
-        if (active != null && !catchingUp) {
+        if (awaitingPrimary != null) {
+            primaryCheck.cancel(false);
+            awaitingPrimary.frames().forEach(Frame::release);
+            boolean ready = awaitingPrimary.awaitsReady();
+            awaitingPrimary = null;
+            connecting = false;
+            answerInstead(SqlState.QUERY_CANCELED.code(), "canceling statement due to user request (it was waiting "
+                    + "for a primary)", ready);
+            drainQueue();
+        } else if (active != null && !catchingUp) {
             active.cancel();
         } else if (awaitedServer != null && servers.pooled()) {
             awaitedServer.cancel(false); // the statement never runs (a connection of its own would be left unowned)
@@ -948,6 +1021,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (afterCatchUp != null) {
             afterCatchUp.frames().forEach(Frame::release);
             afterCatchUp = null;
+        }
+        if (awaitingPrimary != null) {
+            primaryCheck.cancel(false);
+            awaitingPrimary.frames().forEach(Frame::release);
+            awaitingPrimary = null;
         }
         batch.forEach(Frame::release);
         batch.clear();
