@@ -148,8 +148,18 @@ class ProxyQuorumIT {
                 assertEquals(1, s.executeUpdate("/* replicant:quorum=0 */ INSERT INTO pq_rows VALUES (" + (id + 1)
                         + ", 'no wait by hint')"));
                 id += 2;
+                c.setAutoCommit(false);
+                s.executeUpdate("INSERT INTO pq_rows VALUES (" + id + ", 'chained')");
+                s.execute("COMMIT AND CHAIN"); // commits, and the next transaction begins at once
+                assertTrue(everywhere(id), "COMMIT AND CHAIN waits for the quorum");
+                s.executeUpdate("INSERT INTO pq_rows VALUES (" + (id + 1) + ", 'in the chained transaction')");
+                c.commit();
+                assertTrue(everywhere(id + 1), "and so does the chained transaction's commit");
+                c.setAutoCommit(true);
+                commits += 2;
+                id += 2;
             }
-            assertEquals(commits, waits(registry, "ok"), "reads, SET, a rollback and quorum=0 do not wait");
+            assertEquals(commits, waits(registry, "ok"), "one wait per committed write: reads, SET, a rollback and quorum=0 do not wait");
 
             ProxyFixture.run(session, dir, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-c",
                     "INSERT INTO pq_rows VALUES (" + id + ", 'psql')");

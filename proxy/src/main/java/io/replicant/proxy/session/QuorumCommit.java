@@ -123,19 +123,20 @@ final class QuorumCommit {
                 wrote = true;
             }
         }
-        boolean committed = sawCommit || !failed && !sawRollback;
+        // a transaction still open after a COMMIT (AND CHAIN, or a query that goes on after it) waits for that commit
+        boolean ended = transactionStatus == 'I';
+        boolean committed = sawCommit || ended && !failed && !sawRollback;
         sawCommit = false;
         sawRollback = false;
-        if (transactionStatus != 'I') {
-            return 0;
-        }
-        if (!committed) {
+        if (ended && !committed) {
             server.applyFeedback(false); // a SET of ours may have been rolled back with the transaction
         }
         int w = override != null ? override : cluster.defaultQuorum();
         boolean waits = wrote && committed;
-        wrote = false;
-        override = null;
+        if (ended) { // else the open transaction may write after the commit: its own commit waits too
+            wrote = false;
+            override = null;
+        }
         return waits ? w : 0;
     }
 
