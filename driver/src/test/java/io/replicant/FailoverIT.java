@@ -6,91 +6,26 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.replicant.testkit.InsertLoop;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 
 /**
- * Losing the primary: each test has a cluster of its own, because it kills or splits the primary. A writer
- * thread inserts numbered rows through Replicant the whole time and records which inserts returned success.
+ * Losing the primary: each test has a cluster of its own, because it kills or splits the primary. An
+ * {@link InsertLoop} inserts numbered rows through Replicant the whole time and records which returned success.
  */
 class FailoverIT {
     private static final String OPTIONS = "monitor.interval=100ms&pool.connect_timeout=2s&failover.detect_timeout=15s";
-
-    /** Inserts 1, 2, 3, … until stopped; remembers what returned success and what failed, and how. */
-    private static final class Writer implements Runnable {
-        final ReplicantDataSource ds;
-        final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
-        final List<SQLException> failures = new ArrayList<>();
-        final AtomicLong next = new AtomicLong(1);
-        final AtomicBoolean stop = new AtomicBoolean();
-        volatile long lastSuccessNanos;
-        private final Thread thread = new Thread(this, "failover-writer");
-
-        Writer(ReplicantDataSource ds) {
-            this.ds = ds;
-        }
-
-        void start() {
-            thread.start();
-        }
-
-        @Override
-        public void run() {
-            while (!stop.get()) {
-                try (Connection c = ds.getConnection();
-                        PreparedStatement insert = c.prepareStatement("INSERT INTO fo_rows VALUES (?)")) {
-                    while (!stop.get()) {
-                        long id = next.getAndIncrement();
-                        insert.setLong(1, id);
-                        insert.executeUpdate();
-                        acknowledged.add(id);
-                        lastSuccessNanos = System.nanoTime();
-                    }
-                } catch (SQLException e) {
-                    synchronized (failures) {
-                        failures.add(e);
-                    }
-                }
-            }
-        }
-
-        /** Waits until {@code n} more inserts succeeded after {@code sinceNanos}; returns when the first one did. */
-        long awaitSuccessAfter(long sinceNanos, int n) {
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            long first = -1;
-            int before = acknowledged.size();
-            while (acknowledged.size() < before + n || first == -1) {
-                long last = lastSuccessNanos;
-                if (first == -1 && last - sinceNanos > 0) {
-                    first = last;
-                    before = acknowledged.size();
-                }
-                assertTrue(System.nanoTime() < deadline, "writes did not resume; failures: " + failures);
-                PgNode.sleep(5);
-            }
-            return first;
-        }
-
-        void stop() throws InterruptedException {
-            stop.set(true);
-            thread.join(60_000);
-        }
-    }
 
     private static Set<Long> rowsOn(PgNode node) throws SQLException {
         Set<Long> ids = new HashSet<>();
@@ -123,13 +58,13 @@ class FailoverIT {
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, OPTIONS)) {
                 ds.setMeterRegistry(registry);
-                Writer writer = new Writer(ds);
+                InsertLoop writer = new InsertLoop(ds::getConnection, "INSERT INTO fo_rows VALUES (?)", 0);
                 writer.start();
                 writer.awaitSuccessAfter(System.nanoTime(), 300);
 
                 long killed = System.nanoTime();
                 cluster.primary().kill();
-                long ackedAtKill = writer.next.get();
+                long ackedAtKill = writer.next();
                 PgNode promoted = cluster.replica(0);
                 promoted.promote();
                 long promotedAt = System.nanoTime();
@@ -138,16 +73,16 @@ class FailoverIT {
 
                 System.out.printf("failover: writes resumed %d ms after pg_ctl promote returned (%d ms after the kill); "
                         + "failures seen by the app: %d%n", (resumed - promotedAt) / 1_000_000,
-                        (resumed - killed) / 1_000_000, writer.failures.size());
+                        (resumed - killed) / 1_000_000, writer.failures().size());
                 assertTrue(resumed - promotedAt < 5_000_000_000L, "writes resumed within 5 s of the promotion");
                 assertEquals(promoted.address(), ds.cluster().primary().name());
                 assertEquals(1.0, registry.get("replicant.failovers").counter().count());
-                assertDocumented(writer.failures);
+                assertDocumented(writer.failures());
 
                 Set<Long> onNewPrimary = rowsOn(promoted);
                 int lostBefore = 0;
                 int lostAfter = 0;
-                for (long id : writer.acknowledged) {
+                for (long id : writer.acknowledged()) {
                     if (!onNewPrimary.contains(id)) {
                         if (id < ackedAtKill) {
                             lostBefore++;
@@ -157,7 +92,7 @@ class FailoverIT {
                     }
                 }
                 System.out.printf("failover: %d acknowledged inserts, %d acknowledged before the crash missing on the "
-                        + "new primary (asynchronous replication allows this)%n", writer.acknowledged.size(), lostBefore);
+                        + "new primary (asynchronous replication allows this)%n", writer.acknowledged().size(), lostBefore);
                 assertEquals(0, lostAfter, "every insert acknowledged after the failover is on the new primary");
             }
         }
@@ -173,12 +108,13 @@ class FailoverIT {
             createTable(cluster);
             try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster,
                     OPTIONS + "&failover.promote=true&failover.grace=1s")) {
-                Writer writer = new Writer(ds);
+                InsertLoop writer = new InsertLoop(ds::getConnection, "INSERT INTO fo_rows VALUES (?)", 0);
                 writer.start();
                 writer.awaitSuccessAfter(System.nanoTime(), 200);
                 long killed = System.nanoTime();
                 cluster.primary().kill();
-                long resumed = writer.awaitSuccessAfter(killed, 100);
+                // from when it is dead: inserts acknowledged while kill() ran may have reached the old primary
+                long resumed = writer.awaitSuccessAfter(System.nanoTime(), 100);
                 writer.stop();
                 System.out.printf("failover.promote: writes resumed %d ms after the primary was killed (grace 1 s)%n",
                         (resumed - killed) / 1_000_000);
@@ -188,7 +124,7 @@ class FailoverIT {
                 assertFalse(promoted.isInRecovery(), "Replicant promoted " + promoted);
                 long stillReplicas = cluster.replicas().stream().filter(PgNode::isInRecovery).count();
                 assertEquals(1, stillReplicas, "exactly one replica was promoted");
-                assertDocumented(writer.failures);
+                assertDocumented(writer.failures());
             }
         }
     }

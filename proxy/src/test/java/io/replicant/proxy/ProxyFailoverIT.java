@@ -5,22 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.replicant.testkit.InsertLoop;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PgNode;
 
@@ -34,70 +29,6 @@ class ProxyFailoverIT {
     private static final String OPTIONS = "monitor:\n  interval: 100ms\npool:\n  connect_timeout: 2s\n"
             + "failover:\n  detect_timeout: 15s\n";
 
-    /** Inserts 1, 2, 3, … through the proxy until stopped, remembering what succeeded and what failed, and how. */
-    private static final class Writer implements Runnable {
-        final ReplicantProxy proxy;
-        final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
-        final List<SQLException> failures = new ArrayList<>();
-        final AtomicLong next = new AtomicLong(1);
-        final AtomicBoolean stop = new AtomicBoolean();
-        volatile long lastSuccessNanos;
-        private final Thread thread = new Thread(this, "proxy-failover-writer");
-
-        Writer(ReplicantProxy proxy) {
-            this.proxy = proxy;
-        }
-
-        @Override
-        public void run() {
-            while (!stop.get()) {
-                try (Connection c = ProxyFixture.connect(proxy, "extended");
-                        PreparedStatement insert = c.prepareStatement("INSERT INTO pf_rows VALUES (?)")) {
-                    while (!stop.get()) {
-                        long id = next.getAndIncrement();
-                        insert.setLong(1, id);
-                        insert.executeUpdate();
-                        acknowledged.add(id);
-                        lastSuccessNanos = System.nanoTime();
-                    }
-                } catch (SQLException e) {
-                    synchronized (failures) {
-                        failures.add(e);
-                    }
-                    PgNode.sleep(20);
-                }
-            }
-        }
-
-        /** Waits until {@code n} inserts succeeded after {@code sinceNanos}; returns when the first one did. */
-        long awaitSuccessAfter(long sinceNanos, int n) {
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            long first = -1;
-            int before = acknowledged.size();
-            while (acknowledged.size() < before + n || first == -1) {
-                long last = lastSuccessNanos;
-                if (first == -1 && last - sinceNanos > 0) {
-                    first = last;
-                    before = acknowledged.size();
-                }
-                assertTrue(System.nanoTime() < deadline, () -> "writes did not resume; failures: " + failures());
-                PgNode.sleep(5);
-            }
-            return first;
-        }
-
-        List<SQLException> failures() {
-            synchronized (failures) {
-                return List.copyOf(failures);
-            }
-        }
-
-        void stop() throws InterruptedException {
-            stop.set(true);
-            thread.join(60_000);
-        }
-    }
-
     @Test
     void writesThroughTheProxyFollowAPromotion() throws Exception {
         try (LocalPostgresCluster cluster = LocalPostgresCluster.builder().replicas(2).logStatements(false).start()) {
@@ -106,13 +37,14 @@ class ProxyFailoverIT {
             }
             cluster.awaitReplay();
             try (ReplicantProxy proxy = ProxyFixture.start(cluster, OPTIONS)) {
-                Writer writer = new Writer(proxy);
-                writer.thread.start();
+                InsertLoop writer = new InsertLoop(() -> ProxyFixture.connect(proxy, "extended"),
+                        "INSERT INTO pf_rows VALUES (?)", 20);
+                writer.start();
                 writer.awaitSuccessAfter(System.nanoTime(), 300);
 
                 long killed = System.nanoTime();
                 cluster.primary().kill();
-                long ackedAtKill = writer.next.get();
+                long ackedAtKill = writer.next();
                 PgNode promoted = cluster.replica(0);
                 promoted.promote();
                 long promotedAt = System.nanoTime();
@@ -138,7 +70,7 @@ class ProxyFailoverIT {
                         onNewPrimary.add(rs.getLong(1));
                     }
                 }
-                long lostAfter = writer.acknowledged.stream().filter(id -> id >= ackedAtKill)
+                long lostAfter = writer.acknowledged().stream().filter(id -> id >= ackedAtKill)
                         .filter(id -> !onNewPrimary.contains(id)).count();
                 assertEquals(0, lostAfter, "every insert acknowledged after the failover is on the new primary");
                 try (Connection c = ProxyFixture.connect(proxy, "simple"); Statement s = c.createStatement();
