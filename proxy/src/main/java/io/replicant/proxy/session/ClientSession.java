@@ -511,18 +511,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             frames.forEach(Frame::release);
             if (f.isCancelled()) {
-                client.write(Messages.error(client.alloc(), "ERROR", SqlState.QUERY_CANCELED.code(),
-                        "canceling statement due to user request (it was waiting for a server connection)"));
+                answerInstead(SqlState.QUERY_CANCELED.code(),
+                        "canceling statement due to user request (it was waiting for a server connection)", awaitsReady);
             } else {
                 String sqlState = f.cause() instanceof BackendLoginException e ? e.sqlState()
                         : SqlState.CONNECTION_UNABLE_TO_CONNECT.code();
-                client.write(Messages.error(client.alloc(), "ERROR", sqlState, "the proxy could not connect to "
-                        + backend + ": " + f.cause().getMessage()));
+                answerInstead(sqlState, "the proxy could not connect to " + backend + ": " + f.cause().getMessage(),
+                        awaitsReady);
             }
-            if (awaitsReady) {
-                client.write(Messages.readyForQuery(client.alloc(), transactionStatus));
-            }
-            client.flush();
         }
     }
 
@@ -604,6 +600,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 drainQueue();
             }
         }, PRIMARY_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Ends an exchange's wait for a primary, releasing its frames; returns it, or null when none waited. */
+    private Exchange stopAwaitingPrimary() {
+        Exchange dropped = awaitingPrimary;
+        if (dropped != null) {
+            primaryCheck.cancel(false);
+            dropped.frames().forEach(Frame::release);
+            awaitingPrimary = null;
+            connecting = false;
+        }
+        return dropped;
     }
 
     /** An error in place of the server's answer to an exchange that never reached one, and ReadyForQuery after it. */
@@ -980,14 +988,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Cancels the query running for the client, on whichever server runs it. */
     private void cancelRunningQuery() {
-        if (awaitingPrimary != null) {
-            primaryCheck.cancel(false);
-            awaitingPrimary.frames().forEach(Frame::release);
-            boolean ready = awaitingPrimary.awaitsReady();
-            awaitingPrimary = null;
-            connecting = false;
+        Exchange dropped = stopAwaitingPrimary();
+        if (dropped != null) {
             answerInstead(SqlState.QUERY_CANCELED.code(), "canceling statement due to user request (it was waiting "
-                    + "for a primary)", ready);
+                    + "for a primary)", dropped.awaitsReady());
             drainQueue();
         } else if (active != null && !catchingUp) {
             active.cancel();
@@ -1022,11 +1026,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             afterCatchUp.frames().forEach(Frame::release);
             afterCatchUp = null;
         }
-        if (awaitingPrimary != null) {
-            primaryCheck.cancel(false);
-            awaitingPrimary.frames().forEach(Frame::release);
-            awaitingPrimary = null;
-        }
+        stopAwaitingPrimary();
         batch.forEach(Frame::release);
         batch.clear();
         statements.releaseAll();
