@@ -158,6 +158,12 @@ class ProxyQuorumIT {
                 c.setAutoCommit(true);
                 commits += 2;
                 id += 2;
+                // the client's own synchronous_commit: its commits still wait (the proxy sets remote_apply again)
+                s.execute("SET synchronous_commit = local");
+                for (int i = 0; i < 5; i++, id++, commits++) {
+                    s.executeUpdate("INSERT INTO pq_rows VALUES (" + id + ", 'after a SET')");
+                    assertTrue(everywhere(id), "after the client's SET, on every replica when it returns");
+                }
             }
             assertEquals(commits, waits(registry, "ok"), "one wait per committed write: reads, SET, a rollback and quorum=0 do not wait");
 

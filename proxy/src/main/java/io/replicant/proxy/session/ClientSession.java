@@ -536,6 +536,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             retry.arm(frames, cs);
         }
         String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
+        if (catchUp != null) {
+            server.applyFeedback(false); // a replayed SET or RESET ALL may change synchronous_commit: set it again after
+        }
         String feedback = transactionStatus == 'E' ? null : quorum.feedbackFor(server, cs);
         if (feedback != null) {
             catchUp = catchUp == null ? feedback : catchUp + "; " + feedback;

@@ -80,9 +80,6 @@ final class SessionSettings {
         String reset = null;
         if (server.settingsOwner() != this) {
             reset = server.appliedSettings() > 0 ? "RESET ALL" : null;
-            if (reset != null) {
-                server.applyFeedback(false); // synchronous_commit too
-            }
             server.settingsOwner(this);
         }
         if (server.appliedSettings() >= log.size()) {
