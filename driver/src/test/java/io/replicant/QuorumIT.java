@@ -116,6 +116,24 @@ class QuorumIT {
     }
 
     @Test
+    void commitAndChainIsRefusedRatherThanReturnedBeforeTheQuorum() throws Exception {
+        try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, "replication.mode=sync&quorum.w=2");
+                Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.executeUpdate("INSERT INTO qr_rows VALUES (6001, 'chained')");
+            SQLException e = assertThrows(SQLException.class, () -> s.execute("COMMIT AND CHAIN"));
+            assertEquals("0A000", e.getSQLState(), e.getMessage());
+            s.execute("COMMIT AND NO CHAIN");
+            c.setAutoCommit(true);
+            try (PreparedStatement lookup = ClusterFixture.direct(cluster.replica(0))
+                    .prepareStatement("SELECT 1 FROM qr_rows WHERE id = ?")) {
+                assertTrue(has(lookup, 6001), "the plain COMMIT waited: the row is on the replica");
+                lookup.getConnection().close();
+            }
+        }
+    }
+
+    @Test
     void aLargeObjectWrittenOnTheUnwrappedConnectionWaitsAtCommit() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (ReplicantDataSource ds = ClusterFixture.dataSource(cluster, "replication.mode=sync&quorum.w=2")) {

@@ -1,5 +1,7 @@
 package io.replicant.health;
 
+import io.replicant.router.Lsn;
+
 /**
  * The quorum wait of one commit, on the primary session that committed: a function in the session's temporary
  * schema (compiled once per connection, called through a prepared statement) takes the commit's WAL position
@@ -49,6 +51,23 @@ public final class QuorumWait {
                 + " AND s." + column + " >= target AND NOT (s.pid = ANY (logical));"
                 + " IF acked >= w OR clock_timestamp() >= spin_until THEN RETURN target || ' ' || acked; END IF;"
                 + " END LOOP; END $replicant$";
+    }
+
+    /**
+     * One check without the function, answered like it ({@code <position> <acknowledged>}): for a session that does
+     * not have the function yet, so that creating it cannot move the position past the commit that matters (CDC
+     * followers never receive that DDL), or cannot create it.
+     *
+     * @param target the position from an earlier answer, or null for the session's commits so far
+     */
+    public static String checkOnce(boolean replay, String target) {
+        String column = replay ? "replay_lsn" : "flush_lsn";
+        String position = target != null ? "'" + Lsn.format(Lsn.parse(target)) + "'::pg_lsn"
+                : "CASE WHEN current_setting('synchronous_commit') = 'off' THEN pg_current_wal_insert_lsn()"
+                        + " ELSE pg_current_wal_flush_lsn() END";
+        return "SELECT t::text || ' ' || (SELECT count(*) FROM pg_stat_get_wal_senders() s WHERE s.state = 'streaming'"
+                + " AND s." + column + " >= t AND NOT (s.pid = ANY (ARRAY(SELECT active_pid FROM pg_replication_slots"
+                + " WHERE slot_type = 'logical' AND active_pid IS NOT NULL)))) FROM (SELECT " + position + " AS t) target";
     }
 
     /** Parameters: W, how long to check in a loop (µs), the position from the previous call (null the first time). */

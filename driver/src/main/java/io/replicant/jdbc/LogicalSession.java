@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,8 @@ import io.replicant.router.Verdict;
  * {@link RoutingConnection} is the JDBC surface over it.
  */
 final class LogicalSession implements SessionView {
+    /** COMMIT AND CHAIN (END AND CHAIN): a commit that leaves a new transaction open at once. */
+    private static final Pattern CHAINED = Pattern.compile("\\band\\s+chain\\b", Pattern.CASE_INSENSITIVE);
     private static final Logger LOG = LoggerFactory.getLogger(LogicalSession.class);
     private static final long WAIT_POLL_MILLIS = 5;
     private static final long PRIMARY_POLL_MILLIS = 10;
@@ -112,6 +115,11 @@ final class LogicalSession implements SessionView {
 
     /** Routes a statement and returns the physical connection, up to date with the session, to run it on. */
     PhysicalConnection route(Classification c) throws SQLException {
+        if (c.kind() == StatementKind.COMMIT && CHAINED.matcher(c.sql()).find() && quorumWanted(c)) {
+            // its commit would return inside the next transaction, before the wait that runs between transactions
+            throw Errors.of(SqlState.FEATURE_NOT_SUPPORTED, "COMMIT AND CHAIN cannot wait for a quorum commit through "
+                    + "the JDBC driver; use COMMIT, then BEGIN (the proxy supports it)");
+        }
         RouteDecision decision = decide(c);
         if (decision.backend().isPrimary() && txBackend == null && cluster.primaryProblem() != null) {
             awaitPrimary();
@@ -419,13 +427,17 @@ final class LogicalSession implements SessionView {
      * from standbys on that connection (see {@link QuorumWait}).
      */
     private void prepareQuorum(Classification c, PhysicalConnection pc) throws SQLException {
-        boolean wanted = cluster.defaultQuorum() > 0 || quorumOverride != null && quorumOverride > 0
-                || c.hints().quorum() != null && c.hints().quorum() > 0;
-        if (wanted && !pc.applyFeedback && ackReplay()) {
+        if (quorumWanted(c) && !pc.applyFeedback && ackReplay()) {
             pc.execute(QuorumWait.APPLY_FEEDBACK);
             pc.applyFeedback = true;
             pc.dirty = true;
         }
+    }
+
+    /** Whether a commit after {@code c} may have to wait for a quorum. */
+    private boolean quorumWanted(Classification c) {
+        return cluster.defaultQuorum() > 0 || quorumOverride != null && quorumOverride > 0
+                || c.hints().quorum() != null && c.hints().quorum() > 0;
     }
 
     /** Replicant's own warnings (quorum timeouts with {@code on_timeout: warn}) ahead of the server's. */

@@ -164,6 +164,11 @@ class ProxyQuorumIT {
                     s.executeUpdate("INSERT INTO pq_rows VALUES (" + id + ", 'after a SET')");
                     assertTrue(everywhere(id), "after the client's SET, on every replica when it returns");
                 }
+                s.execute("DISCARD TEMP"); // drops the proxy's temporary function there too
+                for (int i = 0; i < 2; i++, id++, commits++) {
+                    s.executeUpdate("INSERT INTO pq_rows VALUES (" + id + ", 'after DISCARD TEMP')");
+                    assertTrue(everywhere(id), "after DISCARD TEMP, on every replica when it returns");
+                }
             }
             assertEquals(commits, waits(registry, "ok"), "one wait per committed write: reads, SET, a rollback and quorum=0 do not wait");
 

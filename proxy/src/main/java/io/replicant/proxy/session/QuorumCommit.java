@@ -191,11 +191,14 @@ final class QuorumCommit {
         final Consumer<Frame> done;
         final long started;
         final long deadline;
-        /** The commit's position as the function reported it; null before its first answer. */
+        /** The commit's position as the first answer reported it; null before it. */
         String target;
         int acknowledged;
         String[] error;
-        boolean reinstalled;
+        /** The call under way creates the function in the session. */
+        boolean installing;
+        /** Creating or calling the function failed: the rest of this wait checks with plain queries. */
+        boolean plainOnly;
 
         Wait(BackendConnection server, Channel client, Frame ready, int w, Consumer<Frame> done, long started,
                 Duration timeout) {
@@ -212,14 +215,21 @@ final class QuorumCommit {
             if (wait != this) {
                 return; // the session ended meanwhile
             }
+            // the function is created only once the commit's position is known: its own commit comes later
+            installing = !server.quorumWaitInstalled() && target != null && !plainOnly;
+            boolean function = server.quorumWaitInstalled() || installing;
             StringBuilder sql = new StringBuilder();
-            if (!server.quorumWaitInstalled()) {
+            if (installing) {
                 sql.append(QuorumWait.createFunction(replay)).append("; ");
                 server.quorumWaitInstalled(true);
             }
-            sql.append("SELECT pg_temp.replicant_quorum_wait(").append(w).append(", ")
-                    .append(target == null ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS).append(", ")
-                    .append(target == null ? "NULL" : "'" + target + "'").append("::pg_lsn)");
+            if (function) {
+                sql.append("SELECT pg_temp.replicant_quorum_wait(").append(w).append(", ")
+                        .append(target == null ? QuorumWait.FIRST_SPIN_MICROS : QuorumWait.NEXT_SPIN_MICROS)
+                        .append(", ").append(target == null ? "NULL" : "'" + target + "'").append("::pg_lsn)");
+            } else {
+                sql.append(QuorumWait.checkOnce(replay, target));
+            }
             server.prepared().remove(""); // a simple query destroys the unnamed statement
             server.send(Messages.query(server.alloc(), sql.toString()));
             server.flush();
@@ -259,8 +269,9 @@ final class QuorumCommit {
         }
 
         private void failed() {
-            if ("42883".equals(error[0]) && !reinstalled) { // a client's DISCARD dropped the function: once more
-                reinstalled = true;
+            if (!plainOnly && (installing || "42883".equals(error[0]))) {
+                // it could not be created (no TEMP privilege), or a client's DISCARD dropped it: plain checks
+                plainOnly = true;
                 error = null;
                 server.quorumWaitInstalled(false);
                 call();
