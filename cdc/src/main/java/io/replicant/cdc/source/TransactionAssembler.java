@@ -70,7 +70,9 @@ final class TransactionAssembler<R> {
         String topic = record.topic();
         Map<String, ?> offset = record.sourceOffset();
         boolean streamed = topic.startsWith(HEARTBEAT_TOPIC_PREFIX) || topic.equals(TRANSACTION_TOPIC);
-        if (streamed && !awaitedRecopies.isEmpty() && openRecords.isEmpty()) {
+        // after a part of a large transaction its records are gone from openRecords, but it is still open
+        boolean betweenTransactions = openTransaction == 0 && openRecords.isEmpty();
+        if (streamed && !awaitedRecopies.isEmpty() && betweenTransactions) {
             // streaming resumed: the copy is over, and these tables had no rows on the source
             for (TableId table : awaitedRecopies) {
                 done.add(new Unit<>(new SourceTransaction(0, 0, Instant.now(), List.of(), new Recopy(table, true, true)),
@@ -79,7 +81,7 @@ final class TransactionAssembler<R> {
             awaitedRecopies.clear();
         }
         if (topic.startsWith(HEARTBEAT_TOPIC_PREFIX)) {
-            if (openRecords.isEmpty()) {
+            if (betweenTransactions) {
                 done.add(new Unit<>(new SourceTransaction(0, longValue(offset.get("lsn")), Instant.now(), List.of()),
                         List.of(handle)));
             } else {

@@ -125,6 +125,22 @@ class TransactionAssemblerTest {
     }
 
     @Test
+    void aHeartbeatBetweenThePartsOfALargeTransactionWaitsForItsEnd() {
+        add("begin", tx("BEGIN", 9, 400, null));
+        for (int i = 1; i <= 3; i++) {
+            add("c" + i, change("t", "c", i, 400 + i, null));
+        }
+        assertEquals(1, units.size(), "a part went out, the transaction is still open");
+        add("heartbeat", heartbeat(405));
+        add("c4", change("t", "c", 4, 406, null));
+        assertEquals(1, units.size(), "no unit between the parts: a follower would take it for the transaction's end");
+        add("end", tx("END", 9, 410, 4L));
+        assertEquals(2, units.size());
+        assertEquals(List.of("heartbeat", "c4", "end"), units.get(1).records(),
+                "the heartbeat is acknowledged with the transaction's end, never in its middle");
+    }
+
+    @Test
     void aTransactionMissingChangesIsRefused() {
         add("begin", tx("BEGIN", 9, 300, null));
         add("insert", change("t", "c", 1, 310, null));
