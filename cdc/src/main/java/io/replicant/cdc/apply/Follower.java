@@ -276,7 +276,12 @@ public final class Follower implements AutoCloseable {
                 abandonSpan("the re-copy of " + recopying, unit + " arrived before it ended");
             }
             if (partOf != 0 && unit.id() != partOf) {
+                // The source never interleaves transactions, so this one was cut off: applying what follows, with
+                // its position, could make the redelivered transaction look already applied. Start over from the
+                // acknowledged position instead, which redelivers it from its first part.
                 abandonSpan("transaction " + partOf, unit + " arrived before its end");
+                goDown("a large transaction was cut off by another; reconnecting to receive it again whole");
+                return i;
             }
             boolean applied;
             if (unit.recopy() != null) {
