@@ -95,7 +95,8 @@ public final class ReplicantOptions {
                     + "connection's last commit, else runs on the primary). `token`: `session`, plus every commit made "
                     + "through this configuration and any token given with `setConsistencyToken` (causal across "
                     + "connections). `strong`: every read on the primary. Per connection: "
-                    + "`ReplicantConnection.setConsistency`; per statement: `/* replicant:consistency=strong */`.");
+                    + "`ReplicantConnection.setConsistency`, through the proxy `SET replicant.consistency`; per "
+                    + "statement: `/* replicant:consistency=strong */`.");
 
     public static final Option<Long> LAG_MAX_BYTES = define("lag.max_bytes", ValueType.byteSize(0, 1L << 40), null,
             Group.FREQUENTLY_USED, false,

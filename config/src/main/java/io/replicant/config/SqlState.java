@@ -15,6 +15,10 @@ public enum SqlState {
     FEATURE_NOT_SUPPORTED("0A000"),
     /** An option has a bad value, or a configuration file is invalid. */
     INVALID_PARAMETER_VALUE("22023"),
+    /** A statement other than ROLLBACK in a failed transaction, answered by the proxy itself (proxy). */
+    IN_FAILED_SQL_TRANSACTION("25P02"),
+    /** Execute of a portal that does not exist, answered by the proxy itself (proxy). */
+    INVALID_CURSOR_NAME("34000"),
     /** A write was attempted in a read-only transaction that runs on a replica. */
     READ_ONLY_SQL_TRANSACTION("25006"),
     /** A setting that cannot change inside a transaction was changed there. */
@@ -23,6 +27,8 @@ public enum SqlState {
     NO_ACTIVE_SQL_TRANSACTION("25P01"),
     /** A query-string method was called on a PreparedStatement, as pgjdbc reports it. */
     WRONG_OBJECT_TYPE("42809"),
+    /** SET or SHOW of a {@code replicant.*} setting that does not exist (proxy). */
+    UNDEFINED_OBJECT("42704"),
     /** The configured user lacks a privilege a configured feature needs. */
     INSUFFICIENT_PRIVILEGE("42501"),
     /** The proxy does not serve this role (proxy). */

@@ -372,11 +372,11 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** Notes that a statement or commit on the primary ended at {@code nanos}. */
-    void committedAt(long nanos) {
+    public void committedAt(long nanos) {
         lastCommitNanos = nanos;
     }
 
-    long lastCommitNanos() {
+    public long lastCommitNanos() {
         return lastCommitNanos;
     }
 

@@ -172,6 +172,28 @@ class ProxyIT {
                 "reads on both replicas (parsed again on each), and the one in a transaction on the primary");
     }
 
+    /**
+     * pgjdbc sends "a; b" as two unnamed statements in one batch: each Bind runs, and is routed by, the Parse just
+     * before it (once both Binds ran the last one: the write was lost without an error).
+     */
+    @Test
+    void eachStatementOfAMultiStatementExtendedBatchRuns() throws SQLException {
+        String marker = "px-multi-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        try (Connection c = viaProxy("extended"); Statement s = c.createStatement()) {
+            s.execute("DELETE FROM px_items WHERE id IN (40, 41)");
+            s.execute("INSERT INTO px_items VALUES (40, 'multi') /* " + marker + " */; SELECT 1; "
+                    + "INSERT INTO px_items VALUES (41, 'multi')");
+        }
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM px_items WHERE id IN (40, 41) AND name = 'multi'")) {
+            assertTrue(rs.next());
+            assertEquals(2, rs.getInt(1));
+        }
+        awaitLogged(mark, marker);
+        assertEquals(Set.of("primary"), mark.nodesThatLogged(marker));
+    }
+
     private static void awaitLogged(StatementLog.Mark mark, String marker) {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (mark.nodesThatLogged(marker).isEmpty() && System.nanoTime() < deadline) {

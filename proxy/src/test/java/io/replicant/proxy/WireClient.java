@@ -72,6 +72,13 @@ final class WireClient implements AutoCloseable {
         readUntil('Z');
     }
 
+    /** A simple Query. */
+    WireClient query(String sql) throws IOException {
+        send('Q', body -> cString(body, sql));
+        out.flush();
+        return this;
+    }
+
     WireClient parse(String name, String sql) throws IOException {
         return send('P', body -> {
             cString(body, name);

@@ -101,6 +101,28 @@ public final class Messages {
         return withText(alloc, MessageType.COMMAND_COMPLETE, tag);
     }
 
+    public static ByteBuf parseComplete(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.PARSE_COMPLETE));
+    }
+
+    public static ByteBuf bindComplete(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.BIND_COMPLETE));
+    }
+
+    public static ByteBuf closeComplete(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.CLOSE_COMPLETE));
+    }
+
+    /** The answer to Describe of something that returns no rows. */
+    public static ByteBuf noData(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.NO_DATA));
+    }
+
+    /** A ParameterDescription of a statement without parameters. */
+    public static ByteBuf noParameters(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.PARAMETER_DESCRIPTION).writeShort(0));
+    }
+
     /** A NoticeResponse with severity, SQLSTATE and message. */
     public static ByteBuf notice(ByteBufAllocator alloc, String severity, String sqlState, String message) {
         ByteBuf buf = error(alloc, severity, sqlState, message);
@@ -213,6 +235,29 @@ public final class Messages {
         ByteBuf body = bind.body();
         Frame.readCString(body);
         return Frame.readCString(body);
+    }
+
+    /** The portal a Bind creates ({@code ""} for the unnamed one). */
+    public static String bindPortal(Frame bind) {
+        return Frame.readCString(bind.body());
+    }
+
+    /**
+     * The portal an Execute runs.
+     *
+     * <pre>
+     * 'E' | Int32 len | portal\0 | Int32 max rows
+     * </pre>
+     */
+    public static String executePortal(Frame execute) {
+        return Frame.readCString(execute.body());
+    }
+
+    /** The portal a Describe or Close names, or null when it names a statement. */
+    public static String portalTarget(Frame describeOrClose) {
+        ByteBuf body = describeOrClose.body();
+        byte target = body.readByte();
+        return target == MessageType.TARGET_PORTAL ? Frame.readCString(body) : null;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -33,8 +34,11 @@ import io.replicant.proxy.protocol.MessageType;
 import io.replicant.proxy.protocol.Messages;
 import io.replicant.proxy.protocol.ProtocolException;
 import io.replicant.proxy.protocol.StartupPacket;
+import io.replicant.health.ReplicaMonitor;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
+import io.replicant.router.Hints;
+import io.replicant.router.Lsn;
 import io.replicant.router.Reason;
 import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
@@ -53,6 +57,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
     /** How often an exchange waiting for a primary (failover) checks whether one is known again. */
     private static final long PRIMARY_CHECK_MILLIS = 10;
+    private static final String OWN_ALONE = "SET, RESET and SHOW of replicant.* settings are answered by the proxy and "
+            + "must come as statements of their own: not with SET LOCAL, not together with other statements";
 
     private enum State {
         STARTUP, LOGGING_IN, READY, CLOSED
@@ -101,7 +107,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private long bytesOut;
     private Backend transactionBackend;
     private Backend lastReplica;
-    private final ReadPosition position = new ReadPosition();
+    private final ReadPosition position;
+    /** The connection's own consistency ({@code SET replicant.consistency}); null for the configured one. */
+    private String consistency;
     private boolean exchangeFailed;
     private final SessionSettings settings = new SessionSettings();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
@@ -119,6 +127,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         this.idleTimer = new IdleTimer(context.config().get(ReplicantOptions.PROXY_IDLE_TIMEOUT),
                 context.config().get(ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT), this::idleTimeout);
         this.quorum = new QuorumCommit(context.cluster());
+        this.position = new ReadPosition(context.cluster().lastCommitNanos());
     }
 
     // ---------------------------------------------------------------- client side
@@ -291,7 +300,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         switch (frame.type()) {
             case MessageType.QUERY:
-                Classification c = context.cluster().router().classify(Messages.querySql(frame));
+                String sql = Messages.querySql(frame);
+                ProxyStatement own = ProxyStatement.of(sql);
+                if (own != null) {
+                    answerOwn(List.of(frame), own.showsToken(), 0);
+                    return;
+                }
+                Classification c = context.cluster().router().classify(sql);
                 RouteDecision decision = route(c);
                 if (decision.refused()) {
                     frame.release();
@@ -322,9 +337,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Router router = context.cluster().router();
         Backend primary = context.cluster().primary();
         RouteDecision decision = router.route(c, this, primary, context.cluster().replicas(), false);
-        if (!decision.refused() && !decision.backend().isPrimary() && transactionBackend == null
-                && tracksPosition(c)) {
-            switch (position.settleFor(decision.backend(), context.cluster().monitor())) {
+        String mode = c.hints().consistency() != null ? c.hints().consistency() : consistency();
+        boolean tracksPosition = mode.equals("session") || mode.equals("token");
+        if (!decision.refused() && !decision.backend().isPrimary() && transactionBackend == null && tracksPosition) {
+            Long othersCommitted = mode.equals("token") ? context.cluster().lastCommitNanos() : null;
+            switch (position.settleFor(decision.backend(), context.cluster().monitor(), othersCommitted)) {
                 case LEARNED:
                     decision = router.route(c, this, primary, context.cluster().replicas(), false); // with it
                     break;
@@ -341,11 +358,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     decision.describe());
         }
         return decision;
-    }
-
-    private boolean tracksPosition(Classification c) {
-        String mode = c.hints().consistency() != null ? c.hints().consistency() : consistency();
-        return mode.equals("session") || mode.equals("token");
     }
 
     private void refuse(RouteDecision decision, boolean ready) {
@@ -371,17 +383,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         List<Frame> frames = new ArrayList<>(batch);
         batch.clear();
-        List<Classification> executed = new ArrayList<>();
-        for (Frame f : frames) {
-            if (f.type() == MessageType.PARSE) {
-                statements.parsed(f);
+        Contents contents = contents(frames);
+        List<Classification> executed = contents.executed();
+        if (contents.own() > 0) {
+            if (executed.isEmpty() && contents.parsedOthers() == 0) {
+                answerOwn(frames, contents.showsToken(), 0);
+            } else {
+                frames.forEach(Frame::release);
+                answerInstead(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE, frame.type() == MessageType.SYNC);
             }
-        }
-        for (Frame f : frames) {
-            String sql = f.type() == MessageType.BIND ? statements.sql(Messages.bindStatement(f)) : null;
-            if (sql != null) {
-                executed.add(context.cluster().router().classify(sql));
-            }
+            return;
         }
         Backend target = transactionBackend;
         if (target == null) {
@@ -398,6 +409,54 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     /**
+     * What a batch runs: the statements it binds, classified, and how many of its statements are the proxy's own
+     * ({@link ProxyStatement}), or other statements it only parses.
+     */
+    private record Contents(List<Classification> executed, int own, int parsedOthers, boolean showsToken) {
+    }
+
+    private Contents contents(List<Frame> frames) {
+        List<Classification> executed = new ArrayList<>();
+        int own = 0;
+        int parsedOthers = 0;
+        boolean showsToken = false;
+        // statements parsed in this batch, by name: a later Parse of a name (the unnamed statement of "a; b")
+        // replaces it for the Binds after it only; the registry records each Parse as it is sent
+        Map<String, String> parsedHere = null;
+        for (Frame f : frames) {
+            String sql = null;
+            if (f.type() == MessageType.PARSE) {
+                String[] parse = Messages.parseNameAndSql(f);
+                if (parsedHere == null) {
+                    parsedHere = new HashMap<>(4);
+                }
+                parsedHere.put(parse[0], parse[1]);
+                sql = parse[1];
+            } else if (f.type() == MessageType.BIND) {
+                sql = sqlOf(Messages.bindStatement(f), parsedHere);
+            } else if (f.type() == MessageType.DESCRIBE) {
+                String name = Messages.statementTarget(f);
+                sql = name == null ? null : sqlOf(name, parsedHere);
+            }
+            ProxyStatement statement = sql == null ? null : ProxyStatement.of(sql);
+            if (statement != null) {
+                own++;
+                showsToken |= statement.showsToken();
+            } else if (f.type() == MessageType.PARSE) {
+                parsedOthers++;
+            } else if (sql != null && f.type() == MessageType.BIND) {
+                executed.add(context.cluster().router().classify(sql));
+            }
+        }
+        return new Contents(executed, own, parsedOthers, showsToken);
+    }
+
+    private String sqlOf(String statement, Map<String, String> parsedHere) {
+        return parsedHere != null && parsedHere.containsKey(statement) ? parsedHere.get(statement)
+                : statements.sql(statement);
+    }
+
+    /**
      * The rest of a batch routed at a Flush goes to the same server: its statements are recorded like the first
      * part's. One that needs the primary while the batch runs on a replica fails (0A000), the rest of the batch
      * is skipped up to Sync as after any error, and the server's implicit transaction is aborted with it.
@@ -410,20 +469,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         } else if (batchRefusal != null) {
             frame.release(); // skipped, as the server skips after an error
             return;
-        } else if (type == MessageType.PARSE) {
-            statements.parsed(frame);
         } else if (type == MessageType.BIND) {
             String sql = statements.sql(Messages.bindStatement(frame));
             if (sql != null) {
                 Classification c = context.cluster().router().classify(sql);
                 RouteDecision decision = transactionBackend != null || server.backend().isPrimary() ? null : route(c);
-                if (decision != null && (decision.refused() || decision.backend() != null
-                        && decision.backend().isPrimary())) {
+                Refusal refusal = refusalAfterFlush(sql, decision);
+                if (refusal != null) {
                     frame.release();
-                    batchRefusal = decision.refused() ? new Refusal(decision.refusal(), decision.detail())
-                            : new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), "a statement that needs the primary "
-                                    + "cannot follow a Flush in a batch that began on a replica (send Sync first): "
-                                    + (sql.length() > 200 ? sql.substring(0, 200) : sql));
+                    batchRefusal = refusal;
                     // the server fails the batch here (its implicit transaction with it); the refusal replaces its error
                     server.send(Messages.describePortal(client.alloc(), Refusal.MARKER));
                     server.flush();
@@ -437,6 +491,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         writeExtended(server, frame);
         frame.release();
         server.flush();
+    }
+
+    /** Why a statement cannot join the rest of a batch already running on a server, or null when it can. */
+    private static Refusal refusalAfterFlush(String sql, RouteDecision decision) {
+        if (ProxyStatement.of(sql) != null) {
+            return new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE);
+        }
+        if (decision == null || !decision.refused() && (decision.backend() == null || !decision.backend().isPrimary())) {
+            return null;
+        }
+        return decision.refused() ? new Refusal(decision.refusal(), decision.detail())
+                : new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), "a statement that needs the primary cannot follow "
+                        + "a Flush in a batch that began on a replica (send Sync first): "
+                        + (sql.length() > 200 ? sql.substring(0, 200) : sql));
     }
 
     /** An error the proxy puts in place of the server's answer to {@link #MARKER}. */
@@ -627,6 +695,103 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         client.flush();
     }
 
+    // ---------------------------------------------------------------- the proxy's own settings
+
+    /**
+     * Answers a simple query or an extended batch of the proxy's own statements. SHOW replicant.consistency_token
+     * first waits, up to failover.detect_timeout, for the monitor to check the primary since the session's last
+     * statement (asked for at once); the client's next messages queue meanwhile.
+     */
+    private void answerOwn(List<Frame> frames, boolean showsToken, long deadline) {
+        ReplicaMonitor monitor = context.cluster().monitor();
+        long now = System.nanoTime();
+        if (showsToken && position.token(monitor) == null && (deadline == 0 || now - deadline < 0)) {
+            if (deadline == 0) {
+                monitor.checkSoon();
+            }
+            long until = deadline != 0 ? deadline
+                    : now + context.config().get(ReplicantOptions.FAILOVER_DETECT_TIMEOUT).toNanos();
+            connecting = true;
+            client.config().setAutoRead(false);
+            client.eventLoop().schedule(() -> {
+                connecting = false;
+                if (state == State.CLOSED) {
+                    frames.forEach(Frame::release);
+                } else if (safely(() -> answerOwn(frames, true, until))) {
+                    drainQueue();
+                }
+            }, 1, TimeUnit.MILLISECONDS);
+            return;
+        }
+        try {
+            LocalAnswer.answer(client, frames, statements, this::execute, transactionStatus);
+        } finally {
+            frames.forEach(Frame::release);
+        }
+        if (queued.isEmpty()) {
+            idleTimer.idle(client.eventLoop(), transactionStatus);
+        }
+    }
+
+    private LocalAnswer.Outcome execute(ProxyStatement s) {
+        if (transactionStatus == 'E') {
+            return LocalAnswer.Outcome.failed(SqlState.IN_FAILED_SQL_TRANSACTION.code(),
+                    "current transaction is aborted, commands ignored until end of transaction block");
+        }
+        if (s.verb() == ProxyStatement.Verb.UNSUPPORTED) {
+            return LocalAnswer.Outcome.failed(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE);
+        }
+        if (s.verb() == ProxyStatement.Verb.SET && s.value() == null) {
+            return LocalAnswer.Outcome.failed(SqlState.SYNTAX_ERROR.code(), "SET " + s.name() + " needs a value");
+        }
+        switch (s.name()) {
+            case ProxyStatement.CONSISTENCY:
+                if (s.verb() == ProxyStatement.Verb.SHOW) {
+                    return LocalAnswer.Outcome.shown(consistency());
+                }
+                String mode = s.value() == null ? null : s.value().toLowerCase(Locale.ROOT);
+                if (mode != null && !Hints.CONSISTENCY_MODES.contains(mode)) {
+                    return LocalAnswer.Outcome.failed(SqlState.INVALID_PARAMETER_VALUE.code(), "invalid value for "
+                            + "parameter \"" + s.name() + "\": \"" + s.value() + "\" (one of " + Hints.CONSISTENCY_MODES
+                            + ")");
+                }
+                consistency = mode;
+                return LocalAnswer.Outcome.DONE;
+            case ProxyStatement.CONSISTENCY_TOKEN:
+                return consistencyToken(s);
+            default:
+                return LocalAnswer.Outcome.failed(SqlState.UNDEFINED_OBJECT.code(),
+                        "unrecognized configuration parameter \"" + s.name() + "\"");
+        }
+    }
+
+    private LocalAnswer.Outcome consistencyToken(ProxyStatement s) {
+        switch (s.verb()) {
+            case SHOW:
+                Long token = position.token(context.cluster().monitor());
+                if (token == null) {
+                    String problem = context.cluster().primaryProblem();
+                    return LocalAnswer.Outcome.failed(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(), "the primary's "
+                            + "WAL position after this session's last statement was not learnt within "
+                            + "failover.detect_timeout" + (problem == null ? "" : ": " + problem));
+                }
+                return LocalAnswer.Outcome.shown(token == Lsn.UNKNOWN ? "" : Lsn.format(token));
+            case SET:
+                try {
+                    if (!s.value().isBlank()) {
+                        position.require(Lsn.parse(s.value().trim()));
+                    }
+                    return LocalAnswer.Outcome.DONE;
+                } catch (IllegalArgumentException e) {
+                    return LocalAnswer.Outcome.failed(SqlState.INVALID_PARAMETER_VALUE.code(),
+                            "invalid consistency token: " + e.getMessage());
+                }
+            default:
+                return LocalAnswer.Outcome.failed(SqlState.FEATURE_NOT_SUPPORTED.code(), "a consistency token only "
+                        + "moves forward; a new connection starts without one");
+        }
+    }
+
     /** Writes one extended-protocol message, parsing or closing statements first where the server needs it. */
     private void writeExtended(BackendConnection server, Frame frame) {
         switch (frame.type()) {
@@ -634,7 +799,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 String[] parse = Messages.parseNameAndSql(frame);
                 statements.beforeParse(server, parse[0], client.alloc());
                 server.forward(frame);
-                server.prepared().put(parse[0], Messages.parseSignature(frame));
+                server.prepared().put(parse[0], statements.parsed(frame, parse[0], parse[1]));
                 break;
             case MessageType.BIND:
                 statements.ensurePrepared(server, Messages.bindStatement(frame));
@@ -775,7 +940,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         }
-        if (!server.backend().isPrimary()) {
+        if (server.backend().isPrimary()) {
+            context.cluster().committedAt(now); // token consistency: other sessions' reads must see it
+        } else {
             lastReplica = server.backend();
         }
         position.ranOn(server.backend());
@@ -1094,7 +1261,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String consistency() {
-        return context.config().get(ReplicantOptions.CONSISTENCY);
+        return consistency != null ? consistency : context.config().get(ReplicantOptions.CONSISTENCY);
     }
 
     @Override

@@ -26,14 +26,18 @@ final class PreparedStatements {
     int unansweredParses;
     int unansweredCloses;
 
-    /** Records the client's Parse (the registry keeps its own reference). */
-    void parsed(Frame parse) {
-        String[] nameAndSql = Messages.parseNameAndSql(parse);
-        Parsed old = parses.put(nameAndSql[0],
-                new Parsed(parse.retain(), nameAndSql[1], Messages.parseSignature(parse)));
+    /**
+     * Records the client's Parse as it goes to a server or is answered (the registry keeps its own reference).
+     *
+     * @return its signature
+     */
+    String parsed(Frame parse, String name, String sql) {
+        String signature = Messages.parseSignature(parse);
+        Parsed old = parses.put(name, new Parsed(parse.retain(), sql, signature));
         if (old != null) {
             old.parse().release();
         }
+        return signature;
     }
 
     void closed(String name) {
