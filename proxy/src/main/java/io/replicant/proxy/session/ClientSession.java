@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -37,8 +36,6 @@ import io.replicant.proxy.protocol.StartupPacket;
 import io.replicant.health.ReplicaMonitor;
 import io.replicant.router.Backend;
 import io.replicant.router.Classification;
-import io.replicant.router.Hints;
-import io.replicant.router.Lsn;
 import io.replicant.router.Reason;
 import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
@@ -57,8 +54,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private static final Logger LOG = LoggerFactory.getLogger(ClientSession.class);
     /** How often an exchange waiting for a primary (failover) checks whether one is known again. */
     private static final long PRIMARY_CHECK_MILLIS = 10;
-    private static final String OWN_ALONE = "SET, RESET and SHOW of replicant.* settings are answered by the proxy and "
-            + "must come as statements of their own: not with SET LOCAL, not together with other statements";
 
     private enum State {
         STARTUP, LOGGING_IN, READY, CLOSED
@@ -108,8 +103,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Backend transactionBackend;
     private Backend lastReplica;
     private final ReadPosition position;
-    /** The connection's own consistency ({@code SET replicant.consistency}); null for the configured one. */
-    private String consistency;
+    private final OwnSettings ownSettings;
     private boolean exchangeFailed;
     private final SessionSettings settings = new SessionSettings();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
@@ -128,6 +122,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 context.config().get(ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT), this::idleTimeout);
         this.quorum = new QuorumCommit(context.cluster());
         this.position = new ReadPosition(context.cluster().lastCommitNanos());
+        this.ownSettings = new OwnSettings(context, position);
     }
 
     // ---------------------------------------------------------------- client side
@@ -390,7 +385,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 answerOwn(frames, contents.showsToken(), 0);
             } else {
                 frames.forEach(Frame::release);
-                answerInstead(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE, frame.type() == MessageType.SYNC);
+                answerInstead(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE, frame.type() == MessageType.SYNC);
             }
             return;
         }
@@ -496,7 +491,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Why a statement cannot join the rest of a batch already running on a server, or null when it can. */
     private static Refusal refusalAfterFlush(String sql, RouteDecision decision) {
         if (ProxyStatement.of(sql) != null) {
-            return new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE);
+            return new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE);
         }
         if (decision == null || !decision.refused() && (decision.backend() == null || !decision.backend().isPrimary())) {
             return null;
@@ -724,71 +719,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         try {
-            LocalAnswer.answer(client, frames, statements, this::execute, transactionStatus);
+            LocalAnswer.answer(client, frames, statements, statement -> ownSettings.execute(statement, transactionStatus),
+                    transactionStatus);
         } finally {
             frames.forEach(Frame::release);
         }
         if (queued.isEmpty()) {
             idleTimer.idle(client.eventLoop(), transactionStatus);
-        }
-    }
-
-    private LocalAnswer.Outcome execute(ProxyStatement s) {
-        if (transactionStatus == 'E') {
-            return LocalAnswer.Outcome.failed(SqlState.IN_FAILED_SQL_TRANSACTION.code(),
-                    "current transaction is aborted, commands ignored until end of transaction block");
-        }
-        if (s.verb() == ProxyStatement.Verb.UNSUPPORTED) {
-            return LocalAnswer.Outcome.failed(SqlState.FEATURE_NOT_SUPPORTED.code(), OWN_ALONE);
-        }
-        if (s.verb() == ProxyStatement.Verb.SET && s.value() == null) {
-            return LocalAnswer.Outcome.failed(SqlState.SYNTAX_ERROR.code(), "SET " + s.name() + " needs a value");
-        }
-        switch (s.name()) {
-            case ProxyStatement.CONSISTENCY:
-                if (s.verb() == ProxyStatement.Verb.SHOW) {
-                    return LocalAnswer.Outcome.shown(consistency());
-                }
-                String mode = s.value() == null ? null : s.value().toLowerCase(Locale.ROOT);
-                if (mode != null && !Hints.CONSISTENCY_MODES.contains(mode)) {
-                    return LocalAnswer.Outcome.failed(SqlState.INVALID_PARAMETER_VALUE.code(), "invalid value for "
-                            + "parameter \"" + s.name() + "\": \"" + s.value() + "\" (one of " + Hints.CONSISTENCY_MODES
-                            + ")");
-                }
-                consistency = mode;
-                return LocalAnswer.Outcome.DONE;
-            case ProxyStatement.CONSISTENCY_TOKEN:
-                return consistencyToken(s);
-            default:
-                return LocalAnswer.Outcome.failed(SqlState.UNDEFINED_OBJECT.code(),
-                        "unrecognized configuration parameter \"" + s.name() + "\"");
-        }
-    }
-
-    private LocalAnswer.Outcome consistencyToken(ProxyStatement s) {
-        switch (s.verb()) {
-            case SHOW:
-                Long token = position.token(context.cluster().monitor());
-                if (token == null) {
-                    String problem = context.cluster().primaryProblem();
-                    return LocalAnswer.Outcome.failed(SqlState.OBJECT_NOT_IN_PREREQUISITE_STATE.code(), "the primary's "
-                            + "WAL position after this session's last statement was not learnt within "
-                            + "failover.detect_timeout" + (problem == null ? "" : ": " + problem));
-                }
-                return LocalAnswer.Outcome.shown(token == Lsn.UNKNOWN ? "" : Lsn.format(token));
-            case SET:
-                try {
-                    if (!s.value().isBlank()) {
-                        position.require(Lsn.parse(s.value().trim()));
-                    }
-                    return LocalAnswer.Outcome.DONE;
-                } catch (IllegalArgumentException e) {
-                    return LocalAnswer.Outcome.failed(SqlState.INVALID_PARAMETER_VALUE.code(),
-                            "invalid consistency token: " + e.getMessage());
-                }
-            default:
-                return LocalAnswer.Outcome.failed(SqlState.FEATURE_NOT_SUPPORTED.code(), "a consistency token only "
-                        + "moves forward; a new connection starts without one");
         }
     }
 
@@ -1261,7 +1198,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String consistency() {
-        return consistency != null ? consistency : context.config().get(ReplicantOptions.CONSISTENCY);
+        return ownSettings.consistency();
     }
 
     @Override

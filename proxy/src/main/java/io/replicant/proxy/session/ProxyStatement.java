@@ -19,6 +19,8 @@ record ProxyStatement(Verb verb, String name, String value) {
 
     static final String CONSISTENCY = "replicant.consistency";
     static final String CONSISTENCY_TOKEN = "replicant.consistency_token";
+    static final String MUST_STAND_ALONE = "SET, RESET and SHOW of replicant.* settings are answered by the proxy and "
+            + "must come as statements of their own: not with SET LOCAL, not together with other statements";
 
     private static final String MARK = "replicant.";
     private static final Pattern STATEMENT = Pattern.compile("(?is)(?:\\s|/\\*.*?\\*/|--[^\\n]*\\n)*"
