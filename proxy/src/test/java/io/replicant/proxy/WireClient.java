@@ -2,6 +2,7 @@ package io.replicant.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -53,16 +54,22 @@ final class WireClient implements AutoCloseable {
     private final DataInputStream in;
 
     WireClient(ReplicantProxy proxy) throws IOException {
+        this(proxy.address().getPort(), LocalPostgresCluster.APP_USER);
+    }
+
+    /** Logs in to whatever listens on {@code port} on the loopback (the proxy, or a server) as {@code user}. */
+    WireClient(int port, String user) throws IOException {
         socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", proxy.address().getPort()), 2000);
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
         socket.setSoTimeout(10_000);
-        out = new DataOutputStream(socket.getOutputStream());
+        socket.setTcpNoDelay(true);
+        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream())); // sent at Sync, Flush, Query
         in = new DataInputStream(socket.getInputStream());
         ByteArrayOutputStream startup = new ByteArrayOutputStream();
         DataOutputStream body = new DataOutputStream(startup);
         body.writeInt(196608);
         cString(body, "user");
-        cString(body, LocalPostgresCluster.APP_USER);
+        cString(body, user);
         cString(body, "database");
         cString(body, LocalPostgresCluster.APP_DATABASE);
         body.writeByte(0);
@@ -95,6 +102,41 @@ final class WireClient implements AutoCloseable {
             body.writeShort(0);
             body.writeShort(0);
             body.writeShort(0);
+        });
+    }
+
+    /** Binds {@code statement} to {@code portal} with text parameters (null for SQL NULL), text results. */
+    WireClient bind(String portal, String statement, List<String> parameters) throws IOException {
+        return send('B', body -> {
+            cString(body, portal);
+            cString(body, statement);
+            body.writeShort(0);
+            body.writeShort(parameters.size());
+            for (String value : parameters) {
+                if (value == null) {
+                    body.writeInt(-1);
+                } else {
+                    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+                    body.writeInt(bytes.length);
+                    body.write(bytes);
+                }
+            }
+            body.writeShort(0);
+        });
+    }
+
+    /** Describe or Close ({@code type} 'D' or 'C') of a statement ({@code kind} 'S') or portal ('P'). */
+    WireClient describeOrClose(char type, char kind, String name) throws IOException {
+        return send(type, body -> {
+            body.writeByte(kind);
+            cString(body, name);
+        });
+    }
+
+    WireClient execute(String portal, int maxRows) throws IOException {
+        return send('E', body -> {
+            cString(body, portal);
+            body.writeInt(maxRows);
         });
     }
 

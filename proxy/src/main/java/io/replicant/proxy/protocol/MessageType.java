@@ -33,6 +33,8 @@ public final class MessageType {
     public static final byte CLOSE_COMPLETE = '3';
     public static final byte PARAMETER_DESCRIPTION = 't';
     public static final byte NO_DATA = 'n';
+    public static final byte PORTAL_SUSPENDED = 's';
+    public static final byte EMPTY_QUERY_RESPONSE = 'I';
     /** Describe/Close targets: a prepared statement or a portal. */
     public static final byte TARGET_STATEMENT = 'S';
     public static final byte TARGET_PORTAL = 'P';

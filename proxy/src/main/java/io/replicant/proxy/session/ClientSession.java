@@ -295,6 +295,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         switch (frame.type()) {
             case MessageType.QUERY:
+                statements.simpleQuery();
                 String sql = Messages.querySql(frame);
                 ProxyStatement own = ProxyStatement.of(sql);
                 if (own != null) {
@@ -475,6 +476,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     batchRefusal = refusal;
                     // the server fails the batch here (its implicit transaction with it); the refusal replaces its error
                     server.send(Messages.describePortal(client.alloc(), Refusal.MARKER));
+                    statements.sent(MessageType.DESCRIBE);
                     server.flush();
                     return;
                 }
@@ -734,33 +736,32 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         switch (frame.type()) {
             case MessageType.PARSE:
                 String[] parse = Messages.parseNameAndSql(frame);
-                statements.beforeParse(server, parse[0], client.alloc());
-                server.forward(frame);
-                server.prepared().put(parse[0], statements.parsed(frame, parse[0], parse[1]));
+                statements.parse(server, frame, parse[0], parse[1]);
                 break;
             case MessageType.BIND:
-                statements.ensurePrepared(server, Messages.bindStatement(frame));
-                server.forward(frame);
+                statements.ensurePrepared(server, Messages.bindStatement(frame), client.alloc());
+                statements.sent(frame.type());
                 break;
             case MessageType.DESCRIBE:
                 String described = Messages.statementTarget(frame);
                 if (described != null) {
-                    statements.ensurePrepared(server, described);
+                    statements.ensurePrepared(server, described, client.alloc());
                 }
-                server.forward(frame);
+                statements.sent(frame.type());
                 break;
             case MessageType.CLOSE:
-                server.forward(frame);
                 String closed = Messages.statementTarget(frame);
                 if (closed != null) {
-                    server.prepared().remove(closed);
-                    statements.closed(closed);
+                    statements.close(server, closed);
+                } else {
+                    statements.sent(frame.type());
                 }
                 break;
             default:
-                server.forward(frame);
+                statements.sent(frame.type());
                 break;
         }
+        server.forward(frame);
     }
 
     /** An exchange waiting for its server to catch up with the session's settings. */
@@ -812,14 +813,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         byte type = frame.type();
-        if (type == MessageType.PARSE_COMPLETE && statements.unansweredParses > 0) {
-            statements.unansweredParses--; // answers our own Parse
-            frame.release();
-            return;
-        }
-        if (type == MessageType.CLOSE_COMPLETE && statements.unansweredCloses > 0) {
-            statements.unansweredCloses--;
-            frame.release();
+        if (type == MessageType.ERROR_RESPONSE) {
+            statements.failed();
+        } else if (endsAnAnswer(type) && statements.answered()) {
+            frame.release(); // answers a Parse or Close of the proxy's own
             return;
         }
         if (retry.armed() && retry.hold(frame, client)) {
@@ -849,6 +846,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         exchangeEnded(server, frame);
+    }
+
+    /** The last message of the server's answer to one extended-protocol message (or one of a simple query's). */
+    private static boolean endsAnAnswer(byte type) {
+        switch (type) {
+            case MessageType.PARSE_COMPLETE:
+            case MessageType.BIND_COMPLETE:
+            case MessageType.CLOSE_COMPLETE:
+            case MessageType.NO_DATA:
+            case MessageType.ROW_DESCRIPTION:
+            case MessageType.COMMAND_COMPLETE:
+            case MessageType.PORTAL_SUSPENDED:
+            case MessageType.EMPTY_QUERY_RESPONSE:
+                return true;
+            default:
+                return false;
+        }
     }
 
     /** The ReadyForQuery that ends the exchange in flight: the session follows it and the client gets it. */

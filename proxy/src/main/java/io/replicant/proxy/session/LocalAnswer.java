@@ -66,7 +66,7 @@ final class LocalAnswer {
             switch (type) {
                 case MessageType.PARSE:
                     String[] parse = Messages.parseNameAndSql(frame);
-                    statements.parsed(frame, parse[0], parse[1]);
+                    statements.parsedHere(frame, parse[0], parse[1]);
                     client.write(Messages.parseComplete(alloc));
                     break;
                 case MessageType.BIND:

@@ -1,0 +1,274 @@
+package io.replicant.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresClusterExtension;
+
+/**
+ * The proxy against PostgreSQL itself: the same random conversations — named and unnamed statements and portals,
+ * Describe, Close, partial Execute, errors at Parse, Bind and Execute, transactions, simple and multi-statement
+ * queries — sent to the primary directly and through the proxy (which spreads the reads over the replicas) get the
+ * same answers, message for message (errors compared by SQLSTATE).
+ */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class ProxyProtocolIT {
+    private static final int CONVERSATIONS = 10;
+    private static final int EXCHANGES = 200;
+
+    /** A statement the generator may parse, and how many parameters it takes. */
+    private record Sql(String text, int parameters) {
+    }
+
+    private static final List<Sql> PARSED = List.of(
+            new Sql("SELECT $1::int + 1 AS next", 1),
+            new Sql("SELECT generate_series(1, 3) AS n", 0),
+            new Sql("SELECT $1::text || '-x' AS t", 1),
+            new Sql("SELECT count(*) FROM pp_static", 0),
+            new Sql("SELECT 1/0", 0),
+            new Sql("SELEC 1", 0),
+            new Sql("INSERT INTO pp_log (v) VALUES ($1::int) RETURNING v", 1),
+            new Sql("UPDATE pp_log SET v = v WHERE v < 0", 0), // takes no row lock the other conversation could wait on
+            new Sql("BEGIN", 0),
+            new Sql("COMMIT", 0),
+            new Sql("ROLLBACK", 0));
+    private static final List<String> QUERIES = List.of(
+            "SELECT 1", "SELECT 1; SELECT 2 AS two", "SELECT 1/0", "BEGIN", "COMMIT", "ROLLBACK",
+            "INSERT INTO pp_log (v) VALUES (7)", "BEGIN; INSERT INTO pp_log (v) VALUES (8); COMMIT",
+            "SELECT count(*) FROM pp_static", "SET search_path = public", "DEALLOCATE ALL",
+            "BEGIN READ ONLY", "SELECT n FROM generate_series(1, 2) n");
+    private static final String[] STATEMENT_NAMES = {"", "s1", "s2"};
+    private static final String[] PORTAL_NAMES = {"", "p1"};
+
+    private LocalPostgresCluster cluster;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster) throws SQLException {
+        this.cluster = cluster;
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS pp_log (v int)");
+            s.execute("CREATE TABLE IF NOT EXISTS pp_static AS SELECT generate_series(1, 5) AS x");
+        }
+        cluster.awaitReplay();
+    }
+
+    @Test
+    void randomConversationsGetThePrimarysAnswersInBothPoolingModes() throws Exception {
+        for (String pooling : new String[] {"session", "transaction"}) {
+            try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: trust\n  pool_mode: " + pooling + "\n")) {
+                for (int i = 0; i < CONVERSATIONS; i++) {
+                    long seed = System.nanoTime();
+                    converse(proxy, new Random(seed), pooling + " pooling, seed " + seed);
+                }
+            }
+        }
+    }
+
+    private void converse(ReplicantProxy proxy, Random random, String what) throws IOException {
+        Deque<String> transcript = new ArrayDeque<>();
+        try (WireClient direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER);
+                WireClient proxied = new WireClient(proxy)) {
+            Map<String, Sql> statements = new HashMap<>(); // what the client believes each name holds
+            boolean failedTransaction = false;
+            for (int exchange = 0; exchange < EXCHANGES; exchange++) {
+                List<Step> steps = random.nextInt(5) == 0 ? List.of(query(random, statements))
+                        : batch(random, statements);
+                for (WireClient client : List.of(direct, proxied)) {
+                    for (Step step : steps) {
+                        step.sendTo(client); // Sync and Query send the messages on
+                    }
+                }
+                List<String> expected = answer(direct.readUntil('Z'));
+                transcript.addLast(steps + "\n    -> " + expected);
+                if (transcript.size() > 12) {
+                    transcript.removeFirst();
+                }
+                String context = what + ", exchange " + exchange + "; the last ones:\n" + String.join("\n", transcript);
+                List<String> got;
+                try {
+                    got = answer(proxied.readUntil('Z'));
+                } catch (SocketTimeoutException e) {
+                    throw new AssertionError("no ReadyForQuery from the proxy within 10 s: " + context, e);
+                }
+                boolean failed = expected.get(expected.size() - 1).equals("Z E");
+                if (failedTransaction) {
+                    // The failed transaction stays on its server, where a statement prepared on another one must be
+                    // parsed again, which fails there (25P02) before a Describe or Bind could be answered. What must
+                    // hold: whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction.
+                    expected = outcome(expected);
+                    got = outcome(got);
+                }
+                assertEquals(expected, got, context);
+                failedTransaction = failed;
+            }
+        }
+    }
+
+    /** One message the generator sends, printable for the transcript. */
+    private interface Step {
+        void sendTo(WireClient client) throws IOException;
+    }
+
+    private static Step step(String description, Step send) {
+        return new Step() {
+            @Override
+            public void sendTo(WireClient client) throws IOException {
+                send.sendTo(client);
+            }
+
+            @Override
+            public String toString() {
+                return description;
+            }
+        };
+    }
+
+    private static Step query(Random random, Map<String, Sql> statements) {
+        String sql = QUERIES.get(random.nextInt(QUERIES.size()));
+        if (sql.startsWith("DEALLOCATE")) {
+            statements.clear();
+        }
+        return step("Q(" + sql + ")", c -> c.query(sql));
+    }
+
+    /** A few extended-protocol messages and Sync; mostly what a driver sends, sometimes what it would not. */
+    private static List<Step> batch(Random random, Map<String, Sql> statements) {
+        List<Step> steps = new ArrayList<>();
+        int n = 1 + random.nextInt(6);
+        for (int i = 0; i < n; i++) {
+            String name = STATEMENT_NAMES[random.nextInt(STATEMENT_NAMES.length)];
+            String portal = PORTAL_NAMES[random.nextInt(PORTAL_NAMES.length)];
+            switch (random.nextInt(10)) {
+                case 0, 1, 2 -> {
+                    Sql sql = PARSED.get(random.nextInt(PARSED.size()));
+                    if (!name.isEmpty() && statements.containsKey(name)) {
+                        // a named statement that exists is closed first, as drivers do (re-parsing it is 42P05)
+                        steps.add(step("C(S " + name + ")", c -> c.describeOrClose('C', 'S', name)));
+                    }
+                    statements.put(name, sql);
+                    steps.add(step("P(" + name + ": " + sql.text() + ")", c -> c.parse(name, sql.text())));
+                }
+                case 3, 4, 5 -> {
+                    Sql sql = statements.get(name);
+                    int count = sql == null ? 0 : random.nextInt(8) == 0 ? 1 - sql.parameters() : sql.parameters();
+                    List<String> values = new ArrayList<>();
+                    for (int v = 0; v < count; v++) {
+                        values.add(Integer.toString(random.nextInt(1000)));
+                    }
+                    steps.add(step("B(" + portal + " <- " + name + " " + values + ")",
+                            c -> c.bind(portal, name, values)));
+                    int maxRows = random.nextInt(3) == 0 ? 1 : 0;
+                    steps.add(step("E(" + portal + ", " + maxRows + ")", c -> c.execute(portal, maxRows)));
+                }
+                case 6 -> {
+                    char kind = random.nextBoolean() ? 'S' : 'P';
+                    String target = kind == 'S' ? name : portal;
+                    steps.add(step("D(" + kind + " " + target + ")", c -> c.describeOrClose('D', kind, target)));
+                }
+                case 7 -> {
+                    int maxRows = random.nextInt(3);
+                    steps.add(step("E(" + portal + ", " + maxRows + ")", c -> c.execute(portal, maxRows)));
+                }
+                case 8 -> {
+                    char kind = random.nextBoolean() ? 'S' : 'P';
+                    String target = kind == 'S' ? name : portal;
+                    if (kind == 'S') {
+                        statements.remove(name);
+                    }
+                    steps.add(step("C(" + kind + " " + target + ")", c -> c.describeOrClose('C', kind, target)));
+                }
+                default -> {
+                    Sql sql = PARSED.get(random.nextInt(4)); // a read, parsed, bound, described and run at once
+                    statements.put("", sql);
+                    List<String> values = sql.parameters() == 1 ? List.of("41") : List.of();
+                    steps.add(step("P/B/D/E(" + sql.text() + ")", c -> c.parse("", sql.text()).bind("", "", values)
+                            .describeOrClose('D', 'P', "").execute("", 0)));
+                }
+            }
+        }
+        steps.add(step("S", WireClient::sync));
+        return steps;
+    }
+
+    /** Whether an answer has an error, and the transaction status it ends with. */
+    private static List<String> outcome(List<String> answer) {
+        return List.of(answer.stream().anyMatch(m -> m.startsWith("E ")) ? "error" : "no error",
+                answer.get(answer.size() - 1));
+    }
+
+    /** The messages of an answer as comparable text: types, SQLSTATEs, column names, values and tags. */
+    private static List<String> answer(List<WireClient.Message> messages) {
+        List<String> out = new ArrayList<>();
+        for (WireClient.Message m : messages) {
+            switch (m.type()) {
+                case 'S', 'N' -> {
+                    // ParameterStatus and notices may differ (a proxy's own settings catch-up); not compared
+                }
+                case 'E' -> out.add("E " + m.sqlState());
+                case 'C' -> out.add("C " + cString(m.body(), 0));
+                case 'Z' -> out.add("Z " + (char) m.body()[0]);
+                case 'T' -> out.add("T " + columnNames(m.body()));
+                case 'D' -> out.add("D " + values(m.body()));
+                default -> out.add(String.valueOf(m.type()));
+            }
+        }
+        return out;
+    }
+
+    private static String cString(byte[] body, int from) {
+        int end = from;
+        while (body[end] != 0) {
+            end++;
+        }
+        return new String(body, from, end - from, StandardCharsets.UTF_8);
+    }
+
+    private static List<String> columnNames(byte[] body) {
+        List<String> names = new ArrayList<>();
+        int count = ((body[0] & 0xff) << 8) | (body[1] & 0xff);
+        int at = 2;
+        for (int i = 0; i < count; i++) {
+            String name = cString(body, at);
+            names.add(name);
+            at += name.getBytes(StandardCharsets.UTF_8).length + 1 + 18; // table oid, column, type, size, mod, format
+        }
+        return names;
+    }
+
+    private static List<String> values(byte[] body) {
+        List<String> values = new ArrayList<>();
+        int count = ((body[0] & 0xff) << 8) | (body[1] & 0xff);
+        int at = 2;
+        for (int i = 0; i < count; i++) {
+            int length = ((body[at] & 0xff) << 24) | ((body[at + 1] & 0xff) << 16) | ((body[at + 2] & 0xff) << 8)
+                    | (body[at + 3] & 0xff);
+            at += 4;
+            values.add(length < 0 ? null : new String(body, at, length, StandardCharsets.UTF_8));
+            at += Math.max(length, 0);
+        }
+        return values;
+    }
+}
