@@ -36,8 +36,9 @@ import io.replicant.testkit.PostgresClusterExtension;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class ProxyProtocolIT {
-    private static final int CONVERSATIONS = 10;
-    private static final int EXCHANGES = 200;
+    private static final int CONVERSATIONS = 6;
+    private static final int CLIENTS = 3;
+    private static final int EXCHANGES = 300;
 
     /** A statement the generator may parse, and how many parameters it takes. */
     private record Sql(String text, int parameters) {
@@ -78,7 +79,10 @@ class ProxyProtocolIT {
     @Test
     void randomConversationsGetThePrimarysAnswersInBothPoolingModes() throws Exception {
         for (String pooling : new String[] {"session", "transaction"}) {
-            try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: trust\n  pool_mode: " + pooling + "\n")) {
+            // in transaction pooling the clients take turns on shared server connections (one each at most, so a
+            // client in a transaction never waits for one held by a client that waits for it)
+            try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: trust\n  pool_mode: " + pooling
+                    + "\n  pool_size: " + CLIENTS + "\n")) {
                 for (int i = 0; i < CONVERSATIONS; i++) {
                     long seed = System.nanoTime();
                     converse(proxy, new Random(seed), pooling + " pooling, seed " + seed);
@@ -87,44 +91,73 @@ class ProxyProtocolIT {
         }
     }
 
+    /** One client of the proxy and its twin on the primary, with what the generator knows of them. */
+    private static final class Twin implements AutoCloseable {
+        final WireClient direct;
+        final WireClient proxied;
+        final Map<String, Sql> statements = new HashMap<>(); // what the client believes each name holds
+        final Deque<String> transcript = new ArrayDeque<>();
+        boolean failedTransaction;
+
+        Twin(LocalPostgresCluster cluster, ReplicantProxy proxy) throws IOException {
+            direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER);
+            proxied = new WireClient(proxy);
+        }
+
+        @Override
+        public void close() throws IOException {
+            direct.close();
+            proxied.close();
+        }
+    }
+
     private void converse(ReplicantProxy proxy, Random random, String what) throws IOException {
-        Deque<String> transcript = new ArrayDeque<>();
-        try (WireClient direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER);
-                WireClient proxied = new WireClient(proxy)) {
-            Map<String, Sql> statements = new HashMap<>(); // what the client believes each name holds
-            boolean failedTransaction = false;
+        List<Twin> twins = new ArrayList<>();
+        try {
+            for (int i = 0; i < CLIENTS; i++) {
+                twins.add(new Twin(cluster, proxy));
+            }
             for (int exchange = 0; exchange < EXCHANGES; exchange++) {
-                List<Step> steps = random.nextInt(5) == 0 ? List.of(query(random, statements))
-                        : batch(random, statements);
-                for (WireClient client : List.of(direct, proxied)) {
-                    for (Step step : steps) {
-                        step.sendTo(client); // Sync and Query send the messages on
-                    }
-                }
-                List<String> expected = answer(direct.readUntil('Z'));
-                transcript.addLast(steps + "\n    -> " + expected);
-                if (transcript.size() > 12) {
-                    transcript.removeFirst();
-                }
-                String context = what + ", exchange " + exchange + "; the last ones:\n" + String.join("\n", transcript);
-                List<String> got;
-                try {
-                    got = answer(proxied.readUntil('Z'));
-                } catch (SocketTimeoutException e) {
-                    throw new AssertionError("no ReadyForQuery from the proxy within 10 s: " + context, e);
-                }
-                boolean failed = expected.get(expected.size() - 1).equals("Z E");
-                if (failedTransaction) {
-                    // The failed transaction stays on its server, where a statement prepared on another one must be
-                    // parsed again, which fails there (25P02) before a Describe or Bind could be answered. What must
-                    // hold: whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction.
-                    expected = outcome(expected);
-                    got = outcome(got);
-                }
-                assertEquals(expected, got, context);
-                failedTransaction = failed;
+                int client = random.nextInt(CLIENTS);
+                exchange(twins.get(client), random, what + ", client " + client + ", exchange " + exchange);
+            }
+        } finally {
+            for (Twin twin : twins) {
+                twin.close();
             }
         }
+    }
+
+    private static void exchange(Twin twin, Random random, String what) throws IOException {
+        List<Step> steps = random.nextInt(5) == 0 ? List.of(query(random, twin.statements))
+                : batch(random, twin.statements);
+        for (WireClient client : List.of(twin.direct, twin.proxied)) {
+            for (Step step : steps) {
+                step.sendTo(client); // Sync and Query send the messages on
+            }
+        }
+        List<String> expected = answer(twin.direct.readUntil('Z'));
+        twin.transcript.addLast(steps + "\n    -> " + expected);
+        if (twin.transcript.size() > 12) {
+            twin.transcript.removeFirst();
+        }
+        String context = what + "; this client's last ones:\n" + String.join("\n", twin.transcript);
+        List<String> got;
+        try {
+            got = answer(twin.proxied.readUntil('Z'));
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("no ReadyForQuery from the proxy within 10 s: " + context, e);
+        }
+        boolean failed = expected.get(expected.size() - 1).equals("Z E");
+        if (twin.failedTransaction) {
+            // The failed transaction stays on its server, where a statement prepared on another one must be parsed
+            // again, which fails there (25P02) before a Describe or Bind could be answered. What must hold:
+            // whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction.
+            expected = outcome(expected);
+            got = outcome(got);
+        }
+        assertEquals(expected, got, context);
+        twin.failedTransaction = failed;
     }
 
     /** One message the generator sends, printable for the transcript. */
