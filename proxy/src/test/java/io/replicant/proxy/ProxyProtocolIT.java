@@ -55,12 +55,14 @@ class ProxyProtocolIT {
             new Sql("UPDATE pp_log SET v = v WHERE v < 0", 0), // takes no row lock the other conversation could wait on
             new Sql("BEGIN", 0),
             new Sql("COMMIT", 0),
-            new Sql("ROLLBACK", 0));
+            new Sql("ROLLBACK", 0),
+            new Sql("", 0)); // the empty query
     private static final List<String> QUERIES = List.of(
             "SELECT 1", "SELECT 1; SELECT 2 AS two", "SELECT 1/0", "BEGIN", "COMMIT", "ROLLBACK",
             "INSERT INTO pp_log (v) VALUES (7)", "BEGIN; INSERT INTO pp_log (v) VALUES (8); COMMIT",
             "SELECT count(*) FROM pp_static", "SET search_path = public", "DEALLOCATE ALL",
-            "BEGIN READ ONLY", "SELECT n FROM generate_series(1, 2) n");
+            "BEGIN READ ONLY", "SELECT n FROM generate_series(1, 2) n", "",
+            "COPY (SELECT 1 UNION ALL SELECT 2) TO STDOUT");
     private static final String[] STATEMENT_NAMES = {"", "s1", "s2"};
     private static final String[] PORTAL_NAMES = {"", "p1"};
 
