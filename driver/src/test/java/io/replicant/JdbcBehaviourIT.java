@@ -182,6 +182,29 @@ class JdbcBehaviourIT {
         }
     }
 
+    /** With autocommit off the reset ran inside a transaction that the pool then rolled back. */
+    @Test
+    void closingWithAutocommitOffResetsTheSessionToo() throws SQLException {
+        for (boolean readOnly : new boolean[] {false, true}) { // on the primary, then on a replica
+            try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                c.setReadOnly(readOnly);
+                s.execute("SET search_path TO pg_catalog");
+                c.commit();
+                assertEquals(readOnly ? "replica" : "primary",
+                        c.unwrap(ReplicantConnection.class).explain("SHOW search_path").target());
+            }
+            try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+                for (Route route : new Route[] {Route.PRIMARY, Route.REPLICA}) {
+                    c.unwrap(ReplicantConnection.class).routeSession(route);
+                    for (int i = 0; i < 2; i++) { // both replicas
+                        assertEquals("\"$user\", public", one(s, "SHOW search_path"), route + ", read only " + readOnly);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void settingsMadeInARolledBackTransactionAreNotReplayed() throws SQLException {
         try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {

@@ -45,7 +45,9 @@ class RoutingSuiteIT {
         /** setAutoCommit(false), execute, commit. */
         TRANSACTION,
         /** setReadOnly(true) + setAutoCommit(false), execute, rollback. */
-        READ_ONLY_TRANSACTION
+        READ_ONLY_TRANSACTION,
+        /** setReadOnly(true) in autocommit, which pgjdbc applies to no statement and no SQL BEGIN. */
+        READ_ONLY_AUTOCOMMIT
     }
 
     /**
@@ -224,6 +226,10 @@ class RoutingSuiteIT {
         cases.add(replica("START TRANSACTION READ ONLY then read", "SELECT 1").after("START TRANSACTION READ ONLY"));
         cases.add(primary("SQL BEGIN then read", "SELECT 1").after("BEGIN"));
         cases.add(replica("SET TRANSACTION READ ONLY first", "SET TRANSACTION READ ONLY").mode(Mode.TRANSACTION));
+        cases.add(primary("setReadOnly in autocommit, SQL BEGIN then write",
+                "INSERT INTO rt_items (name) VALUES ('ro-autocommit')").after("BEGIN").mode(Mode.READ_ONLY_AUTOCOMMIT));
+        cases.add(replica("setReadOnly in autocommit, SQL BEGIN READ ONLY then read", "SELECT 1")
+                .after("BEGIN READ ONLY").mode(Mode.READ_ONLY_AUTOCOMMIT));
 
         // hints
         cases.add(primary("hint primary", "/* replicant:route=primary */ SELECT 1"));
@@ -253,7 +259,7 @@ class RoutingSuiteIT {
         String value = null;
         SQLException error = null;
         try (Connection conn = dataSource.getConnection()) {
-            if (c.mode() == Mode.READ_ONLY_TRANSACTION) {
+            if (c.mode() == Mode.READ_ONLY_TRANSACTION || c.mode() == Mode.READ_ONLY_AUTOCOMMIT) {
                 conn.setReadOnly(true);
             }
             if (c.mode() == Mode.TRANSACTION || c.mode() == Mode.READ_ONLY_TRANSACTION) {

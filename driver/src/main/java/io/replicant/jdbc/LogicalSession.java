@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 
+import org.postgresql.core.TransactionState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +59,8 @@ final class LogicalSession implements SessionView {
     private long positionLsn = Lsn.UNKNOWN;
     private Backend lastSource;
     private long lastSourceNanos = NONE_OWED;
+    /** The open transaction had an error: its COMMIT rolls back. */
+    private boolean transactionFailed;
     private long coveredNanos;
     private Backend readReplica;
 
@@ -584,14 +587,21 @@ final class LogicalSession implements SessionView {
             if (txBackend == null) {
                 txBackend = pc.backend;
             }
+            transactionFailed |= pc.transactionState() == TransactionState.FAILED;
         } else if (txBackend == pc.backend) {
             txBackend = null;
-            if (c.kind() == StatementKind.ROLLBACK) {
-                state.dropPending();
-            } else {
-                state.commitPending(pc);
-            }
+            transactionEnded(c.kind() != StatementKind.ROLLBACK, pc);
         }
+    }
+
+    /** Settings made in the transaction become the session's if it committed; COMMIT of a failed one rolls back. */
+    private void transactionEnded(boolean commit, PhysicalConnection pc) {
+        if (commit && !transactionFailed) {
+            state.commitPending(pc);
+        } else {
+            state.dropPending();
+        }
+        transactionFailed = false;
     }
 
     /** Commits or rolls back the open transaction, if any. */
@@ -603,14 +613,13 @@ final class LogicalSession implements SessionView {
         try {
             if (commit) {
                 pc.connection.commit();
-                state.commitPending(pc);
                 wrotePending |= primaryHandedOut && pc.backend.isPrimary();
             } else {
                 pc.connection.rollback();
-                state.dropPending();
                 wrotePending = false;
                 quorumOverride = null;
             }
+            transactionEnded(commit, pc);
             txBackend = null;
             ranOn(pc.backend);
         } catch (SQLException e) {
@@ -639,7 +648,7 @@ final class LogicalSession implements SessionView {
         physicals.remove(pc);
         if (txBackend == pc.backend) {
             txBackend = null;
-            state.dropPending();
+            transactionEnded(false, pc);
         }
         LOG.warn("[{}] connection to {} failed ({}: {}); it is discarded", cluster.name(), pc.backend,
                 cause.getSQLState(), cause.getMessage());
@@ -690,6 +699,8 @@ final class LogicalSession implements SessionView {
                 }
             }
             if (pc.dirty) {
+                // in autocommit: else pgjdbc wraps the reset in a transaction that the pool then rolls back
+                pc.setAutoCommit(true);
                 pc.execute(cleanupSql(pc));
             }
         } catch (SQLException e) {

@@ -265,6 +265,10 @@ public final class RoutingConnection implements ReplicantConnection {
             session.endTransaction(true); // JDBC: switching autocommit on commits the open transaction
         }
         session.autoCommit = value;
+        PhysicalConnection tx = session.transactionConnection();
+        if (!value && tx != null) {
+            tx.setAutoCommit(false); // a transaction begun with SQL: commit() and rollback() now end it, as in pgjdbc
+        }
     }
 
     @Override
@@ -313,18 +317,32 @@ public final class RoutingConnection implements ReplicantConnection {
 
     @Override
     public void rollback(Savepoint savepoint) throws SQLException {
-        savepointConnection().connection.rollback(savepoint);
+        openTransaction("ROLLBACK TO SAVEPOINT").connection.rollback(savepoint);
     }
 
     @Override
     public void releaseSavepoint(Savepoint savepoint) throws SQLException {
-        savepointConnection().connection.releaseSavepoint(savepoint);
+        openTransaction("RELEASE SAVEPOINT").connection.releaseSavepoint(savepoint);
+    }
+
+    /**
+     * The connection of the open transaction, also one begun with SQL in autocommit mode; without one, the error
+     * the server gives pgjdbc, which sends these without beginning a transaction.
+     */
+    private PhysicalConnection openTransaction(String command) throws SQLException {
+        checkOpen();
+        PhysicalConnection pc = session.transactionConnection();
+        if (pc == null || !pc.inTransaction()) {
+            throw Errors.of(SqlState.NO_ACTIVE_SQL_TRANSACTION, command + " can only be used in transaction blocks");
+        }
+        return pc;
     }
 
     @Override
     public void setReadOnly(boolean value) throws SQLException {
         checkOpen();
-        if (session.transactionBackend() != null && value != session.readOnly) {
+        PhysicalConnection tx = session.transactionConnection();
+        if (tx != null && tx.inTransaction()) { // as pgjdbc: even to the value it has
             throw Errors.of(SqlState.ACTIVE_SQL_TRANSACTION,
                     "Cannot change transaction read-only property in the middle of a transaction.");
         }

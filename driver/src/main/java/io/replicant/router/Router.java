@@ -74,7 +74,12 @@ public final class Router {
             if (session.pinned() != null) {
                 return RouteDecision.to(primary, Reason.SESSION_PIN, session.pinned());
             }
-            boolean readOnly = session.readOnly() || c.readOnlyBegin();
+            // as pgjdbc: setReadOnly makes the transactions it begins itself (autocommit off) read-only, as does a
+            // SET TRANSACTION READ ONLY first in one (a BEGIN READ ONLY there only warns); a transaction begun
+            // with SQL in autocommit mode is read-only only if it says so
+            boolean readOnly = session.beginsTransaction()
+                    ? session.readOnly() || c.readOnlyBegin() && c.kind() != StatementKind.BEGIN
+                    : c.readOnlyBegin();
             if (readOnly && !c.sessionBound()) {
                 return readPool(read, null, false, Reason.READ_ONLY_TRANSACTION, "");
             }
