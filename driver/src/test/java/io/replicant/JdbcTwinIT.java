@@ -31,8 +31,8 @@ import io.replicant.testkit.PostgresClusterExtension;
 
 /**
  * Replicant's driver against pgjdbc itself: the same random JDBC calls — statements and prepared statements
- * (server-side after pgjdbc's threshold), multi-statement strings, batches, errors, autocommit on and off, commit,
- * rollback, savepoints, read-only — made on a pgjdbc connection to the primary and on a Replicant connection
+ * (server-side after pgjdbc's threshold), multi-statement strings, batches, generated keys, fetch sizes, errors,
+ * autocommit on and off, commit, rollback, savepoints, read-only, isolation — made on a pgjdbc connection to the primary and on a Replicant connection
  * (which spreads the reads over the replicas) give the same results, update counts and SQLSTATEs.
  */
 @ExtendWith(PostgresClusterExtension.class)
@@ -41,11 +41,14 @@ import io.replicant.testkit.PostgresClusterExtension;
 class JdbcTwinIT {
     private static final int CONVERSATIONS = 6;
     private static final int CALLS = 300;
+    private static final int[] ISOLATION = {Connection.TRANSACTION_READ_UNCOMMITTED,
+        Connection.TRANSACTION_READ_COMMITTED, Connection.TRANSACTION_REPEATABLE_READ,
+        Connection.TRANSACTION_SERIALIZABLE};
 
     private static final List<String> STATEMENTS = List.of(
             "SELECT 1", "SELECT count(*) FROM jt_static", "SELECT x FROM jt_static ORDER BY x",
             "SELECT 1; SELECT 2", "SELECT 1/0", "SELEC 1", "INSERT INTO jt_missing VALUES (1)",
-            "INSERT INTO jt_log (v) VALUES (1)", "UPDATE jt_log SET v = v WHERE v < 0",
+            "INSERT INTO jt_log (v) VALUES (1)", "UPDATE jt_log SET v = v WHERE false", // reads nothing: serializable twins never conflict
             "INSERT INTO jt_log (v) VALUES (2); SELECT count(*) FROM jt_static",
             "BEGIN", "COMMIT", "ROLLBACK", "SET search_path = public", "SHOW search_path");
     private static final List<String> PREPARED = List.of(
@@ -102,7 +105,7 @@ class JdbcTwinIT {
 
     private static Call call(Random random) {
         int argument = random.nextInt(4); // 0 divides by zero in "SELECT 10 / ?"
-        switch (random.nextInt(14)) {
+        switch (random.nextInt(18)) {
             case 0, 1, 2, 3:
                 return new Call("execute", STATEMENTS.get(random.nextInt(STATEMENTS.size())), 0);
             case 4, 5, 6:
@@ -119,6 +122,14 @@ class JdbcTwinIT {
                 return new Call("savepoint", null, random.nextInt(3)); // 0 set, 1 roll back to, 2 release
             case 12:
                 return new Call("readonly", null, random.nextInt(2));
+            case 13:
+                return new Call("isolation", null, random.nextInt(4));
+            case 14:
+                return new Call("fetch", STATEMENTS.get(random.nextInt(STATEMENTS.size())), 1 + argument);
+            case 15:
+                return new Call("keys", "INSERT INTO jt_log (v) VALUES (5)", 0);
+            case 16:
+                return new Call("query", STATEMENTS.get(random.nextInt(STATEMENTS.size())), 0);
             default:
                 return new Call("execute", "SELECT count(*) FROM jt_static WHERE x < 3", 0);
         }
@@ -176,6 +187,25 @@ class JdbcTwinIT {
                 case "readonly":
                     connection.setReadOnly(call.argument() == 1);
                     return "read only " + connection.isReadOnly();
+                case "isolation":
+                    connection.setTransactionIsolation(ISOLATION[call.argument()]);
+                    return "isolation " + connection.getTransactionIsolation();
+                case "fetch": // with autocommit off, pgjdbc fetches through a portal, a few rows at a time
+                    try (Statement s = connection.createStatement()) {
+                        s.setFetchSize(call.argument());
+                        return results(s, s.execute(call.sql()));
+                    }
+                case "keys":
+                    try (Statement s = connection.createStatement()) {
+                        s.executeUpdate(call.sql(), Statement.RETURN_GENERATED_KEYS);
+                        try (ResultSet keys = s.getGeneratedKeys()) {
+                            return keys.next() ? "key " + keys.getString(1) : "no key";
+                        }
+                    }
+                case "query":
+                    try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery(call.sql())) {
+                        return "first row " + (rs.next() ? rs.getString(1) : "none");
+                    }
                 default:
                     return savepoint(call.argument());
             }

@@ -59,6 +59,8 @@ final class LogicalSession implements SessionView {
     private long positionLsn = Lsn.UNKNOWN;
     private Backend lastSource;
     private long lastSourceNanos = NONE_OWED;
+    /** pgjdbc's "No results were returned by the query." */
+    private static final String NO_RESULT_SET = "02000";
     /** The open transaction had an error: its COMMIT rolls back. */
     private boolean transactionFailed;
     private long coveredNanos;
@@ -567,7 +569,13 @@ final class LogicalSession implements SessionView {
     }
 
     /** After a statement failed on {@code pc}. */
-    void failed(Classification c, PhysicalConnection pc, SQLException e) {
+    void failed(Classification c, PhysicalConnection pc, SQLException e) throws SQLException {
+        if (NO_RESULT_SET.equals(e.getSQLState())) {
+            // executeQuery of a statement without rows: pgjdbc ran it (a SET, an autocommit INSERT), then complained
+            completed(c, pc);
+            settle(pc);
+            return;
+        }
         ranOn(pc.backend);
         if (pc.backend.isPrimary() && !pc.inTransaction()) {
             wrotePending = false; // an autocommit statement that failed committed nothing

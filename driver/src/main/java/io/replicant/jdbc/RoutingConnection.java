@@ -69,7 +69,7 @@ public final class RoutingConnection implements ReplicantConnection {
         session.completed(c, pc);
     }
 
-    void failed(Classification c, PhysicalConnection pc, SQLException e) {
+    void failed(Classification c, PhysicalConnection pc, SQLException e) throws SQLException {
         session.failed(c, pc, e);
     }
 
@@ -364,8 +364,9 @@ public final class RoutingConnection implements ReplicantConnection {
                     + " not supported.");
         }
         PhysicalConnection tx = session.transactionConnection();
-        if (tx != null) {
-            tx.setIsolation(level); // pgjdbc refuses this inside a transaction, with its own error
+        if (tx != null && tx.inTransaction()) { // as pgjdbc: even to the level it has
+            throw Errors.of(SqlState.ACTIVE_SQL_TRANSACTION,
+                    "Cannot change transaction isolation level in the middle of a transaction.");
         }
         session.isolation = level;
     }
