@@ -48,6 +48,10 @@ final class SessionState {
                     } else {
                         record(effect.sql(), executedOn);
                     }
+                    if (effect.serializableByDefault() && pin == null) {
+                        pin = "serializable";
+                        newPin = pin;
+                    }
                     break;
                 case RESET_ALL:
                     if (inTransaction) {

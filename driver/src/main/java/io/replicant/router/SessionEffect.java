@@ -1,6 +1,7 @@
 package io.replicant.router;
 
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * What a statement does to session state, applied by the connection once the statement succeeded.
@@ -26,8 +27,17 @@ public record SessionEffect(Type type, String sql, List<String> names) {
         CATALOG_CHANGED
     }
 
+    /** Makes later transactions serializable, which a hot standby refuses (0A000): the session stays on the primary. */
+    private static final Pattern SERIALIZABLE_BY_DEFAULT = Pattern.compile("(?is).*(\\bisolation\\s+level\\s+"
+            + "serializable|\\bdefault_transaction_isolation\\b.*\\bserializable).*");
+
     public SessionEffect {
         names = List.copyOf(names);
+    }
+
+    /** A SET that makes the session's transactions serializable, which no replica can run. */
+    public boolean serializableByDefault() {
+        return type == Type.SET && sql != null && SERIALIZABLE_BY_DEFAULT.matcher(sql).matches();
     }
 
     static SessionEffect of(Type type) {

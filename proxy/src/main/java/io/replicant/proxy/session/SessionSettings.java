@@ -40,6 +40,9 @@ final class SessionSettings {
                 case SET:
                 case RESET_ALL:
                 case DISCARD_ALL:
+                    if (effect.serializableByDefault()) {
+                        pin("serializable");
+                    }
                     if (!idle || c.kind() == StatementKind.BEGIN || log.size() >= MAX_SETTINGS) {
                         pin("session_state");
                     } else {

@@ -1,0 +1,62 @@
+package io.replicant.proxy;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.replicant.testkit.JdbcTwins;
+import io.replicant.testkit.LocalPostgresCluster;
+import io.replicant.testkit.PostgresClusterExtension;
+
+/**
+ * pgjdbc through the proxy against pgjdbc on the primary ({@link JdbcTwins}): the same random JDBC calls give the
+ * same answers, in both pooling modes and with pgjdbc's extended and simple query modes.
+ */
+@ExtendWith(PostgresClusterExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class ProxyJdbcTwinIT {
+    private static final int CONVERSATIONS = 2;
+    private static final int CALLS = 300;
+
+    private LocalPostgresCluster cluster;
+
+    @BeforeAll
+    void start(LocalPostgresCluster cluster) throws SQLException {
+        this.cluster = cluster;
+        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
+            for (String sql : JdbcTwins.SETUP) {
+                s.execute(sql);
+            }
+        }
+        cluster.awaitReplay();
+    }
+
+    @Test
+    void randomCallsThroughTheProxyGetPgjdbcsAnswers() throws SQLException {
+        for (String pooling : new String[] {"session", "transaction"}) {
+            try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  pool_mode: " + pooling + "\n")) {
+                for (String mode : new String[] {"extended", "simple"}) {
+                    for (int i = 0; i < CONVERSATIONS; i++) {
+                        JdbcTwins.converse(ProxyFixture.direct(cluster), connect(proxy, mode), System.nanoTime(), CALLS);
+                    }
+                }
+            }
+        }
+    }
+
+    private static Connection connect(ReplicantProxy proxy, String mode) throws SQLException {
+        Properties p = ProxyFixture.credentials();
+        p.setProperty("preferQueryMode", mode);
+        return DriverManager.getConnection(ProxyFixture.url(proxy), p);
+    }
+}
