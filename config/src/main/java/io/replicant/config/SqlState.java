@@ -17,6 +17,8 @@ public enum SqlState {
     INVALID_PARAMETER_VALUE("22023"),
     /** A statement other than ROLLBACK in a failed transaction, answered by the proxy itself (proxy). */
     IN_FAILED_SQL_TRANSACTION("25P02"),
+    /** Bind or Describe of a prepared statement that does not exist, answered by the proxy itself (proxy). */
+    INVALID_SQL_STATEMENT_NAME("26000"),
     /** Execute of a portal that does not exist, answered by the proxy itself (proxy). */
     INVALID_CURSOR_NAME("34000"),
     /** A write was attempted in a read-only transaction that runs on a replica. */

@@ -167,6 +167,10 @@ class ProxyConsistencyIT {
                     assertEquals("2 D C Z", WireClient.describe(run));
                     assertEquals("session", run.get(1).firstColumn());
                 }
+                List<WireClient.Message> unknown = wire.parse("s2", "SHOW replicant.consistency").bind("nope").execute()
+                        .sync().readUntil('Z');
+                assertEquals("1 E Z", WireClient.describe(unknown).replaceAll("\\(.*\\)", ""));
+                assertEquals("26000", unknown.get(1).sqlState());
                 assertEquals("C D C Z", WireClient.describe(wire.query("SHOW replicant.consistency_token")
                         .readUntil('Z')).replace('T', 'C'), "RowDescription, DataRow, CommandComplete");
             }

@@ -69,18 +69,31 @@ final class LocalAnswer {
                     statements.parsedHere(frame, parse[0], parse[1]);
                     client.write(Messages.parseComplete(alloc));
                     break;
-                case MessageType.BIND:
-                    portals.put(Messages.bindPortal(frame), statement(statements, Messages.bindStatement(frame)));
+                case MessageType.BIND: {
+                    String name = Messages.bindStatement(frame);
+                    ProxyStatement s = statement(statements, name);
+                    if (s == null) {
+                        skipping = !writeResult(client, null, unknown(name));
+                        break;
+                    }
+                    portals.put(Messages.bindPortal(frame), s);
                     client.write(Messages.bindComplete(alloc));
                     break;
+                }
                 case MessageType.DESCRIBE: {
                     String name = Messages.statementTarget(frame);
                     ProxyStatement s = name != null ? statement(statements, name)
                             : portals.get(Messages.portalTarget(frame));
+                    if (s == null) {
+                        skipping = !writeResult(client, null, name != null ? unknown(name)
+                                : Outcome.failed(SqlState.INVALID_CURSOR_NAME.code(),
+                                        "portal \"" + Messages.portalTarget(frame) + "\" does not exist"));
+                        break;
+                    }
                     if (name != null) {
                         client.write(Messages.noParameters(alloc));
                     }
-                    client.write(s != null && s.verb() == ProxyStatement.Verb.SHOW
+                    client.write(s.verb() == ProxyStatement.Verb.SHOW
                             ? Messages.rowDescription(alloc, List.of(s.name())) : Messages.noData(alloc));
                     break;
                 }
@@ -112,6 +125,11 @@ final class LocalAnswer {
         }
         client.write(Messages.commandComplete(alloc, s.tag()));
         return true;
+    }
+
+    private static Outcome unknown(String statement) {
+        return Outcome.failed(SqlState.INVALID_SQL_STATEMENT_NAME.code(),
+                "prepared statement \"" + statement + "\" does not exist");
     }
 
     private static ProxyStatement statement(PreparedStatements statements, String name) {
