@@ -770,6 +770,11 @@ final class LogicalSession implements SessionView {
     }
 
     @Override
+    public boolean transactionFailed() {
+        return transactionFailed;
+    }
+
+    @Override
     public Set<String> tempTables() {
         return state.tempTables();
     }

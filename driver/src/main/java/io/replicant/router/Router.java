@@ -63,7 +63,7 @@ public final class Router {
         Backend tx = session.transactionBackend();
         Read read = tx != null ? null : read(c, session, primary, replicas, mayWait);
         if (tx != null) {
-            if (!tx.isPrimary() && c.sessionBound()) {
+            if (!tx.isPrimary() && c.sessionBound() && !session.transactionFailed()) {
                 return RouteDecision.refuse(SqlState.READ_ONLY_SQL_TRANSACTION.code(), Reason.READ_ONLY_TRANSACTION,
                         "cannot execute " + describe(c) + " in a read-only transaction: it runs on replica "
                                 + tx.name() + ", where it would act on the wrong server");

@@ -7,6 +7,9 @@ public interface SessionView {
     /** The backend of the open transaction, or null when no transaction is open. */
     Backend transactionBackend();
 
+    /** The open transaction had an error: its server refuses everything but its end (25P02), so nothing is routed away. */
+    boolean transactionFailed();
+
     /** True when the next statement opens a transaction (autocommit off and none open yet). */
     boolean beginsTransaction();
 

@@ -40,6 +40,7 @@ class RouterTest {
     /** A session whose state the test sets field by field. */
     static final class Session implements SessionView {
         Backend tx;
+        boolean failed;
         boolean begins;
         boolean readOnly;
         Set<String> temps = Set.of();
@@ -69,6 +70,11 @@ class RouterTest {
         @Override
         public Backend transactionBackend() {
             return tx;
+        }
+
+        @Override
+        public boolean transactionFailed() {
+            return failed;
         }
 
         @Override
@@ -144,6 +150,10 @@ class RouterTest {
         assertEquals("replica read_only_transaction", where(router, "INSERT INTO t VALUES (1)", s),
                 "the replica itself answers 25006");
         assertEquals("refused 25006", where(router, "SELECT pg_advisory_lock(1)", s));
+        s.failed = true;
+        assertEquals("replica read_only_transaction", where(router, "SELECT pg_advisory_lock(1)", s),
+                "in a failed transaction its server answers 25P02, as PostgreSQL would");
+        s.failed = false;
         s.tx = primary;
         assertEquals("primary transaction", where(router, "SELECT 1", s));
 
@@ -152,6 +162,11 @@ class RouterTest {
         assertEquals("primary transaction", where(router, "SELECT 1", begin));
         begin.readOnly = true;
         assertEquals("replica read_only_transaction", where(router, "SELECT 1", begin));
+        Session readWrite = new Session();
+        readWrite.begins = true;
+        assertEquals("primary transaction", where(router, "BEGIN READ ONLY", readWrite),
+                "inside the transaction the driver began, a BEGIN only warns");
+        assertEquals("replica read_only_transaction", where(router, "SET TRANSACTION READ ONLY", readWrite));
         begin.pinned = "listen";
         assertEquals("primary session_pin", where(router, "SELECT 1", begin));
 

@@ -40,7 +40,8 @@ public final class JdbcTwins {
             // the UPDATE reads nothing, so the twins' serializable transactions never conflict
             "INSERT INTO jt_log (v) VALUES (1)", "UPDATE jt_log SET v = v WHERE false",
             "INSERT INTO jt_log (v) VALUES (2); SELECT count(*) FROM jt_static",
-            "BEGIN", "COMMIT", "ROLLBACK", "SET search_path = public", "SHOW search_path");
+            "BEGIN", "COMMIT", "ROLLBACK", "SET search_path = public", "SHOW search_path",
+            "DISCARD ALL", "RESET ALL", "SET statement_timeout = '5min'", "SHOW statement_timeout");
     private static final List<String> PREPARED = List.of(
             "SELECT ?::int + 1", "SELECT x FROM jt_static WHERE x > ? ORDER BY x", "INSERT INTO jt_log (v) VALUES (?)",
             "SELECT 10 / ?::int");

@@ -1186,6 +1186,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     @Override
+    public boolean transactionFailed() {
+        return transactionStatus == 'E';
+    }
+
+    @Override
     public boolean beginsTransaction() {
         return false; // on the wire, transactions start with an explicit BEGIN
     }
