@@ -80,7 +80,8 @@ public final class Router {
             boolean readOnly = session.beginsTransaction()
                     ? session.readOnly() || c.readOnlyBegin() && c.kind() != StatementKind.BEGIN
                     : c.readOnlyBegin();
-            if (readOnly && !c.sessionBound()) {
+            // a session's temp tables live on the primary, and any statement of the transaction may read them
+            if (readOnly && !c.sessionBound() && session.tempTables().isEmpty()) {
                 return readPool(read, null, false, Reason.READ_ONLY_TRANSACTION, "");
             }
             return RouteDecision.to(primary, Reason.TRANSACTION, "");

@@ -162,6 +162,10 @@ class RouterTest {
         assertEquals("primary transaction", where(router, "SELECT 1", begin));
         begin.readOnly = true;
         assertEquals("replica read_only_transaction", where(router, "SELECT 1", begin));
+        begin.temps = Set.of("scratch");
+        assertEquals("primary transaction", where(router, "SELECT 1", begin),
+                "a later statement of the transaction may read the session's temp table");
+        begin.temps = Set.of();
         Session readWrite = new Session();
         readWrite.begins = true;
         assertEquals("primary transaction", where(router, "BEGIN READ ONLY", readWrite),

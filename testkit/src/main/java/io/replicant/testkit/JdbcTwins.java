@@ -41,6 +41,9 @@ public final class JdbcTwins {
             "INSERT INTO jt_log (v) VALUES (1)", "UPDATE jt_log SET v = v WHERE false",
             "INSERT INTO jt_log (v) VALUES (2); SELECT count(*) FROM jt_static",
             "BEGIN", "COMMIT", "ROLLBACK", "SET search_path = public", "SHOW search_path",
+            // a temp table lives where it was made (the primary): the session's later reads of it must go there
+            "CREATE TEMP TABLE IF NOT EXISTS jt_tmp (v int)", "INSERT INTO jt_tmp VALUES (1)",
+            "SELECT count(*) FROM jt_tmp",
             "DISCARD ALL", "RESET ALL", "SET statement_timeout = '5min'", "SHOW statement_timeout");
     private static final List<String> PREPARED = List.of(
             "SELECT ?::int + 1", "SELECT x FROM jt_static WHERE x > ? ORDER BY x", "INSERT INTO jt_log (v) VALUES (?)",
