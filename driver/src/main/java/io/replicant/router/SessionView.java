@@ -7,7 +7,7 @@ public interface SessionView {
     /** The backend of the open transaction, or null when no transaction is open. */
     Backend transactionBackend();
 
-    /** The open transaction had an error: its server refuses everything but its end (25P02), so nothing is routed away. */
+    /** The open transaction had an error: its server refuses all but its end (25P02), so nothing is refused here. */
     boolean transactionFailed();
 
     /** True when the next statement opens a transaction (autocommit off and none open yet). */

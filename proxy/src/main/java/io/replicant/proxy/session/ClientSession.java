@@ -386,7 +386,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 answerOwn(frames, contents.showsToken(), 0);
             } else {
                 frames.forEach(Frame::release);
-                answerInstead(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE, frame.type() == MessageType.SYNC);
+                answerInstead(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE,
+                        frame.type() == MessageType.SYNC);
             }
             return;
         }
@@ -495,7 +496,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (ProxyStatement.of(sql) != null) {
             return new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE);
         }
-        if (decision == null || !decision.refused() && (decision.backend() == null || !decision.backend().isPrimary())) {
+        boolean needsPrimary = decision != null && decision.backend() != null && decision.backend().isPrimary();
+        if (decision == null || !decision.refused() && !needsPrimary) {
             return null;
         }
         return decision.refused() ? new Refusal(decision.refusal(), decision.detail())
@@ -721,8 +723,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         try {
-            LocalAnswer.answer(client, frames, statements, statement -> ownSettings.execute(statement, transactionStatus),
-                    transactionStatus);
+            LocalAnswer.answer(client, frames, statements,
+                    statement -> ownSettings.execute(statement, transactionStatus), transactionStatus);
         } finally {
             frames.forEach(Frame::release);
         }

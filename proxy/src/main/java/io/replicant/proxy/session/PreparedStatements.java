@@ -39,7 +39,7 @@ final class PreparedStatements {
     private static final int FAILED = Integer.MAX_VALUE;
 
     private final Map<String, Parsed> parses = new HashMap<>();
-    /** The places (see {@link #sent}) of the proxy's own messages in this exchange, whose answers the client never sees. */
+    /** Where (see {@link #sent}) the proxy's own messages are in this exchange: the client never sees their answers. */
     private final ArrayDeque<Integer> own = new ArrayDeque<>();
     /** Messages sent to the server in this exchange that end in exactly one answer (all but Sync and Flush). */
     private int sent;
