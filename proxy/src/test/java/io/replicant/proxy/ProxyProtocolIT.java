@@ -1,6 +1,7 @@
 package io.replicant.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -154,11 +155,14 @@ class ProxyProtocolIT {
         if (twin.failedTransaction) {
             // The failed transaction stays on its server, where a statement prepared on another one must be parsed
             // again, which fails there (25P02) before a Describe or Bind could be answered. What must hold:
-            // whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction.
-            expected = outcome(expected);
-            got = outcome(got);
+            // whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction as it does there.
+            assertEquals(expected.get(expected.size() - 1), got.get(got.size() - 1), context);
+            if (hasError(expected)) {
+                assertTrue(hasError(got), context);
+            }
+        } else {
+            assertEquals(expected, got, context);
         }
-        assertEquals(expected, got, context);
         twin.failedTransaction = failed;
     }
 
@@ -248,10 +252,8 @@ class ProxyProtocolIT {
         return steps;
     }
 
-    /** Whether an answer has an error, and the transaction status it ends with. */
-    private static List<String> outcome(List<String> answer) {
-        return List.of(answer.stream().anyMatch(m -> m.startsWith("E ")) ? "error" : "no error",
-                answer.get(answer.size() - 1));
+    private static boolean hasError(List<String> answer) {
+        return answer.stream().anyMatch(m -> m.startsWith("E "));
     }
 
     /** The messages of an answer as comparable text: types, SQLSTATEs, column names, values and tags. */
