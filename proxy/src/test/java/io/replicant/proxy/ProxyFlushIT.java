@@ -60,6 +60,18 @@ class ProxyFlushIT {
         assertTrue(answer.stream().noneMatch(m -> m.type() == 'E'), WireClient.describe(answer));
     }
 
+    /** The session's settings are replayed on the replica first; the client's Sync used to wait behind them forever. */
+    @Test
+    void aFlushedBatchAfterASettingIsAnsweredThroughSync() throws Exception {
+        try (WireClient client = new WireClient(proxy)) {
+            assertEquals("C Z", WireClient.describe(client.query("SET search_path = public").readUntil('Z')));
+            for (int i = 0; i < 4; i++) { // on both replicas, each catching up first
+                readThenFlush(client);
+                assertEquals("Z", WireClient.describe(client.sync().readUntil('Z')));
+            }
+        }
+    }
+
     @Test
     void aStatementParsedAfterAFlushIsParsedAgainOnTheNextServer() throws Exception {
         String marker = "pf-parse-" + UUID.randomUUID();

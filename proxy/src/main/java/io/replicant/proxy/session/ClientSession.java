@@ -931,12 +931,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         active = null;
         Exchange pending = afterCatchUp;
         afterCatchUp = null;
+        boolean sent;
         if (exchangeFailed) {
             pinToPrimary("replay_failed");
-            safely(() -> send(context.cluster().primary(), pending.frames(), pending.classifications(),
+            sent = safely(() -> send(context.cluster().primary(), pending.frames(), pending.classifications(),
                     pending.awaitsReady()));
         } else {
-            safely(() -> transmit(server, pending.frames(), pending.classifications(), pending.awaitsReady()));
+            sent = safely(() -> transmit(server, pending.frames(), pending.classifications(), pending.awaitsReady()));
+        }
+        if (sent) {
+            drainQueue(); // a batch that ended in Flush: the client's next messages (its Sync) follow it now
         }
     }
 
