@@ -34,11 +34,8 @@ class ProxyConsistencyIT {
     @BeforeAll
     void start(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
-        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS pc_counter (id int PRIMARY KEY, v int)");
-            s.execute("INSERT INTO pc_counter VALUES (1, 0) ON CONFLICT DO NOTHING");
-        }
-        cluster.awaitReplay();
+        ProxyFixture.setUp(cluster, "CREATE TABLE IF NOT EXISTS pc_counter (id int PRIMARY KEY, v int)",
+                "INSERT INTO pc_counter VALUES (1, 0) ON CONFLICT DO NOTHING");
     }
 
     @Test

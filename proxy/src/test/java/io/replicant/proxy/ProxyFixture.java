@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,16 @@ final class ProxyFixture {
     /** A pgjdbc connection straight to the primary. */
     static Connection direct(LocalPostgresCluster cluster) throws SQLException {
         return DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE), credentials());
+    }
+
+    /** Runs setup SQL directly on the primary, then waits until the replicas have it. */
+    static void setUp(LocalPostgresCluster cluster, String... statements) throws SQLException {
+        try (Connection c = direct(cluster); Statement s = c.createStatement()) {
+            for (String sql : statements) {
+                s.execute(sql);
+            }
+        }
+        cluster.awaitReplay();
     }
 
     /** Runs a PostgreSQL client program against the proxy; returns its output (stdout and stderr). */

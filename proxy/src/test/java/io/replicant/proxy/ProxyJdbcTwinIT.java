@@ -3,7 +3,6 @@ package io.replicant.proxy;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -33,12 +32,7 @@ class ProxyJdbcTwinIT {
     @BeforeAll
     void start(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
-        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
-            for (String sql : JdbcTwins.SETUP) {
-                s.execute(sql);
-            }
-        }
-        cluster.awaitReplay();
+        ProxyFixture.setUp(cluster, JdbcTwins.SETUP);
     }
 
     @Test

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -72,11 +70,8 @@ class ProxyProtocolIT {
     @BeforeAll
     void start(LocalPostgresCluster cluster) throws SQLException {
         this.cluster = cluster;
-        try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement()) {
-            s.execute("CREATE TABLE IF NOT EXISTS pp_log (v int)");
-            s.execute("CREATE TABLE IF NOT EXISTS pp_static AS SELECT generate_series(1, 5) AS x");
-        }
-        cluster.awaitReplay();
+        ProxyFixture.setUp(cluster, "CREATE TABLE IF NOT EXISTS pp_log (v int)",
+                "CREATE TABLE IF NOT EXISTS pp_static AS SELECT generate_series(1, 5) AS x");
     }
 
     @Test

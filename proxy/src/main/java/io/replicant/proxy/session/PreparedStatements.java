@@ -74,10 +74,7 @@ final class PreparedStatements {
 
     /** The client's Parse of a statement of the proxy's own, answered without a server. */
     void parsedHere(Frame parse, String name, String sql) {
-        Parsed replaced = parses.put(name, new Parsed(parse.retain(), sql, Messages.parseSignature(parse)));
-        if (replaced != null) {
-            replaced.parse().release();
-        }
+        restore(name, new Parsed(parse.retain(), sql, Messages.parseSignature(parse)));
     }
 
     /** The client's Close of statement {@code name} goes to {@code server}. */
@@ -100,10 +97,7 @@ final class PreparedStatements {
 
     /** A client's simple query: PostgreSQL drops the unnamed statement first. */
     void simpleQuery() {
-        Parsed unnamed = parses.remove("");
-        if (unnamed != null) {
-            unnamed.parse().release();
-        }
+        restore("", null);
     }
 
     /**
@@ -201,6 +195,7 @@ final class PreparedStatements {
         own.clear();
     }
 
+    /** Makes {@code before} (null: none) the statement of that name, releasing the one it replaces. */
     private void restore(String name, Parsed before) {
         Parsed current = before == null ? parses.remove(name) : parses.put(name, before);
         if (current != null) {
