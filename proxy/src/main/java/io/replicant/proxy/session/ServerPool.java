@@ -105,11 +105,11 @@ public final class ServerPool implements BackendConnection.Listener {
         waiting.addLast(lent);
         waiters = waiting.size();
         Duration timeout = context.config().get(ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
+        long since = System.nanoTime();
         ScheduledFuture<?> timer = key.loop().schedule(() -> lent.tryFailure(new BackendLoginException(
                 SqlState.TOO_MANY_CONNECTIONS.code(), "all " + open + " connections of its pool stayed busy for "
                         + "proxy.pool_wait_timeout (" + ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT.type().format(timeout)
                         + "); try again, or raise proxy.pool_size")), timeout.toMillis(), TimeUnit.MILLISECONDS);
-        long since = System.nanoTime();
         lent.addListener(f -> { // served, timed out or cancelled by its client
             context.poolWaited(key.parameters().get("database"), System.nanoTime() - since,
                     f.isSuccess() ? "served" : f.isCancelled() ? "cancelled" : "timeout");
