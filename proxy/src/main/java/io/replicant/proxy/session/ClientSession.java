@@ -85,7 +85,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Where the rest of a batch goes after a Flush routed its first part; null otherwise. */
     private BackendConnection batchServer;
     /** Set when a statement after that Flush was refused; the server then skips to Sync. */
-    private Refusal batchRefusal;
+    private BatchRefusal batchRefusal;
     private final PreparedStatements statements = new PreparedStatements();
     private final ReadRetry retry = new ReadRetry();
     /** The exchange in flight is already a retry: it does not run a third time. */
@@ -379,7 +379,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         List<Frame> frames = new ArrayList<>(batch);
         batch.clear();
-        Contents contents = contents(frames);
+        BatchContents contents = BatchContents.of(frames, statements, context.cluster().router());
         List<Classification> executed = contents.executed();
         if (contents.own() > 0) {
             if (executed.isEmpty() && contents.parsedOthers() == 0) {
@@ -406,54 +406,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     /**
-     * What a batch runs: the statements it binds, classified, and how many of its statements are the proxy's own
-     * ({@link ProxyStatement}), or other statements it only parses.
-     */
-    private record Contents(List<Classification> executed, int own, int parsedOthers, boolean showsToken) {
-    }
-
-    private Contents contents(List<Frame> frames) {
-        List<Classification> executed = new ArrayList<>();
-        int own = 0;
-        int parsedOthers = 0;
-        boolean showsToken = false;
-        // statements parsed in this batch, by name: a later Parse of a name (the unnamed statement of "a; b")
-        // replaces it for the Binds after it only; the registry records each Parse as it is sent
-        Map<String, String> parsedHere = null;
-        for (Frame f : frames) {
-            String sql = null;
-            if (f.type() == MessageType.PARSE) {
-                String[] parse = Messages.parseNameAndSql(f);
-                if (parsedHere == null) {
-                    parsedHere = new HashMap<>(4);
-                }
-                parsedHere.put(parse[0], parse[1]);
-                sql = parse[1];
-            } else if (f.type() == MessageType.BIND) {
-                sql = sqlOf(Messages.bindStatement(f), parsedHere);
-            } else if (f.type() == MessageType.DESCRIBE) {
-                String name = Messages.statementTarget(f);
-                sql = name == null ? null : sqlOf(name, parsedHere);
-            }
-            ProxyStatement statement = sql == null ? null : ProxyStatement.of(sql);
-            if (statement != null) {
-                own++;
-                showsToken |= statement.showsToken();
-            } else if (f.type() == MessageType.PARSE) {
-                parsedOthers++;
-            } else if (sql != null && f.type() == MessageType.BIND) {
-                executed.add(context.cluster().router().classify(sql));
-            }
-        }
-        return new Contents(executed, own, parsedOthers, showsToken);
-    }
-
-    private String sqlOf(String statement, Map<String, String> parsedHere) {
-        return parsedHere != null && parsedHere.containsKey(statement) ? parsedHere.get(statement)
-                : statements.sql(statement);
-    }
-
-    /**
      * The rest of a batch routed at a Flush goes to the same server: its statements are recorded like the first
      * part's. One that needs the primary while the batch runs on a replica fails (0A000), the rest of the batch
      * is skipped up to Sync as after any error, and the server's implicit transaction is aborted with it.
@@ -471,12 +423,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             if (sql != null) {
                 Classification c = context.cluster().router().classify(sql);
                 RouteDecision decision = transactionBackend != null || server.backend().isPrimary() ? null : route(c);
-                Refusal refusal = refusalAfterFlush(sql, decision);
+                BatchRefusal refusal = BatchRefusal.afterFlush(sql, decision);
                 if (refusal != null) {
                     frame.release();
                     batchRefusal = refusal;
                     // the server fails the batch here (its implicit transaction with it); the refusal replaces its error
-                    server.send(Messages.describePortal(client.alloc(), Refusal.MARKER));
+                    server.send(Messages.describePortal(client.alloc(), BatchRefusal.MARKER));
                     statements.sent(MessageType.DESCRIBE);
                     server.flush();
                     return;
@@ -486,30 +438,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 inFlight = executed;
             }
         }
-        writeExtended(server, frame);
+        statements.send(server, frame);
         frame.release();
         server.flush();
-    }
-
-    /** Why a statement cannot join the rest of a batch already running on a server, or null when it can. */
-    private static Refusal refusalAfterFlush(String sql, RouteDecision decision) {
-        if (ProxyStatement.of(sql) != null) {
-            return new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), ProxyStatement.MUST_STAND_ALONE);
-        }
-        boolean needsPrimary = decision != null && decision.backend() != null && decision.backend().isPrimary();
-        if (decision == null || !decision.refused() && !needsPrimary) {
-            return null;
-        }
-        return decision.refused() ? new Refusal(decision.refusal(), decision.detail())
-                : new Refusal(SqlState.FEATURE_NOT_SUPPORTED.code(), "a statement that needs the primary cannot follow "
-                        + "a Flush in a batch that began on a replica (send Sync first): "
-                        + (sql.length() > 200 ? sql.substring(0, 200) : sql));
-    }
-
-    /** An error the proxy puts in place of the server's answer to {@link #MARKER}. */
-    private record Refusal(String sqlState, String message) {
-        /** A portal name no client uses: describing it makes the server fail the batch at that point. */
-        static final String MARKER = "replicant refused the rest of this batch";
     }
 
     private RouteDecision routeBatch(List<Classification> executed) {
@@ -624,7 +555,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 server.prepared().remove(""); // a simple query destroys the unnamed statement
                 server.forward(frame);
             } else {
-                writeExtended(server, frame);
+                statements.send(server, frame);
             }
             frame.release();
         }
@@ -733,39 +664,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** Writes one extended-protocol message, parsing or closing statements first where the server needs it. */
-    private void writeExtended(BackendConnection server, Frame frame) {
-        switch (frame.type()) {
-            case MessageType.PARSE:
-                String[] parse = Messages.parseNameAndSql(frame);
-                statements.parse(server, frame, parse[0], parse[1]);
-                break;
-            case MessageType.BIND:
-                statements.ensurePrepared(server, Messages.bindStatement(frame), client.alloc());
-                statements.sent(frame.type());
-                break;
-            case MessageType.DESCRIBE:
-                String described = Messages.statementTarget(frame);
-                if (described != null) {
-                    statements.ensurePrepared(server, described, client.alloc());
-                }
-                statements.sent(frame.type());
-                break;
-            case MessageType.CLOSE:
-                String closed = Messages.statementTarget(frame);
-                if (closed != null) {
-                    statements.close(server, closed);
-                } else {
-                    statements.sent(frame.type());
-                }
-                break;
-            default:
-                statements.sent(frame.type());
-                break;
-        }
-        server.forward(frame);
-    }
-
     /** An exchange waiting for its server to catch up with the session's settings. */
     private record Exchange(List<Frame> frames, List<Classification> classifications, boolean awaitsReady) {
     }
@@ -826,7 +724,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
-            if (batchRefusal != null && Messages.errorField(frame, Messages.FIELD_MESSAGE).contains(Refusal.MARKER)) {
+            if (batchRefusal != null && Messages.errorField(frame, Messages.FIELD_MESSAGE).contains(BatchRefusal.MARKER)) {
                 frame.release();
                 frame = new Frame(MessageType.ERROR_RESPONSE, Messages.error(client.alloc(), "ERROR",
                         batchRefusal.sqlState(), batchRefusal.message()));

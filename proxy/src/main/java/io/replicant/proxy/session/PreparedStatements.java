@@ -52,8 +52,41 @@ final class PreparedStatements {
         return parsed == null ? null : parsed.sql();
     }
 
+    /** Sends one extended-protocol message, parsing or closing statements first where the server needs it. */
+    void send(BackendConnection server, Frame frame) {
+        switch (frame.type()) {
+            case MessageType.PARSE:
+                String[] parse = Messages.parseNameAndSql(frame);
+                parse(server, frame, parse[0], parse[1]);
+                break;
+            case MessageType.BIND:
+                ensurePrepared(server, Messages.bindStatement(frame), server.alloc());
+                sent(frame.type());
+                break;
+            case MessageType.DESCRIBE:
+                String described = Messages.statementTarget(frame);
+                if (described != null) {
+                    ensurePrepared(server, described, server.alloc());
+                }
+                sent(frame.type());
+                break;
+            case MessageType.CLOSE:
+                String closed = Messages.statementTarget(frame);
+                if (closed != null) {
+                    close(server, closed);
+                } else {
+                    sent(frame.type());
+                }
+                break;
+            default:
+                sent(frame.type());
+                break;
+        }
+        server.forward(frame);
+    }
+
     /** The client's Parse goes to {@code server} (the registry keeps its own reference). */
-    void parse(BackendConnection server, Frame parse, String name, String sql) {
+    private void parse(BackendConnection server, Frame parse, String name, String sql) {
         beforeParse(server, name, parse.bytes().alloc());
         Parsed parsed = new Parsed(parse.retain(), sql, Messages.parseSignature(parse));
         Parsed replaced = parses.put(name, parsed);
@@ -78,7 +111,7 @@ final class PreparedStatements {
     }
 
     /** The client's Close of statement {@code name} goes to {@code server}. */
-    void close(BackendConnection server, String name) {
+    private void close(BackendConnection server, String name) {
         Parsed replaced = parses.remove(name);
         String serverHad = server.prepared().remove(name);
         Runnable undo = () -> {
@@ -121,7 +154,7 @@ final class PreparedStatements {
      * closes it there if only the server has it (from before an error or a simple query the proxy saw, or another
      * client's in transaction pooling), so the server answers as PostgreSQL would for the client.
      */
-    void ensurePrepared(BackendConnection server, String name, ByteBufAllocator alloc) {
+    private void ensurePrepared(BackendConnection server, String name, ByteBufAllocator alloc) {
         Parsed parsed = parses.get(name);
         if (parsed == null) {
             if (server.prepared().containsKey(name)) {
