@@ -198,7 +198,7 @@ class CdcFollowerRoutingIT {
     void aQuorumCommitCanCountTheFollower() throws Exception {
         ReplicantConfig config = YamlConfigLoader.load(yaml).build();
         String url = "jdbc:replicant:file:" + yaml
-                + "?replication.mode=sync&quorum.w=1&quorum.cdc_followers=true&quorum.timeout=5s";
+                + "?replication.mode=sync&quorum.w=1&quorum.cdc_followers=true&quorum.timeout=2s";
         try (CdcPipeline pipeline = CdcPipeline.start(config, null);
                 ReplicantDataSource ds = new ReplicantDataSource(url);
                 Connection c = ds.getConnection();
@@ -234,11 +234,10 @@ class CdcFollowerRoutingIT {
 
     @Test
     void aQuorumCommitThroughTheProxyCanCountTheFollower() throws Exception {
-        // a loaded CI host once stalled a freshly started pipeline for over 2 s: both quorum tests allow 5 s
         ReplicantConfig config = YamlConfigLoader.load(yaml).build();
         String proxied = Files.readString(yaml) + "proxy:\n  listen: 127.0.0.1:0\n  auth: trust\n  http:\n"
                 + "    listen: 'off'\nreplication:\n  mode: sync\nquorum:\n  w: 1\n  cdc_followers: true\n"
-                + "  timeout: 5s\n";
+                + "  timeout: 2s\n";
         try (CdcPipeline pipeline = CdcPipeline.start(config, null);
                 ReplicantProxy proxy = ReplicantProxy.start(YamlConfigLoader.parse("quorum.yaml", proxied, Map.of())
                         .build(), new SimpleMeterRegistry());

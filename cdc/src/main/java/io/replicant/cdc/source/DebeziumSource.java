@@ -32,6 +32,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DebeziumSource implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DebeziumSource.class);
+    private static final long STOP_TIMEOUT_SECONDS = 60;
     /** Written by {@code heartbeat.action.query} so the slot advances while the streamed tables are quiet. */
     public static final TableId HEARTBEAT_TABLE = new TableId("public", "replicant_cdc_heartbeat");
     /** Debezium's signal table: a row asking for a table to be copied again arrives through the stream. */
@@ -127,15 +128,32 @@ public final class DebeziumSource implements AutoCloseable {
 
         void stop() {
             stopping = true;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_TIMEOUT_SECONDS);
             try {
-                engine.close();
-                if (!finished.await(60, TimeUnit.SECONDS)) {
-                    LOG.warn("the change source did not stop within 60 s");
+                while (!closeEngine() && finished.getCount() > 0 && System.nanoTime() - deadline < 0) {
+                    Thread.sleep(50);
+                }
+                if (!finished.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    LOG.warn("the change source did not stop within {} s", STOP_TIMEOUT_SECONDS);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+        }
+
+        /**
+         * Asks the engine to stop; false when it refused because its task is still starting. Left running then, the
+         * task would go on to take the replication slot, and a pipeline started next would wait on it for good.
+         */
+        private boolean closeEngine() {
+            try {
+                engine.close();
+                return true;
+            } catch (IllegalStateException e) {
+                return false; // still starting, or already stopped (then the completion callback has run or will)
             } catch (Exception e) {
                 LOG.warn("stopping the change source failed: {}", e.toString());
+                return true;
             }
         }
 
