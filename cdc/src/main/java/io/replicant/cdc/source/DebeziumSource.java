@@ -49,6 +49,7 @@ public final class DebeziumSource implements AutoCloseable {
     private final Consumer<Throwable> onFailure;
     private final int partSize;
     private volatile Run current;
+    private boolean closed;
 
     /**
      * @param snapshotNeeded asked at each start: whether to copy the tables' rows before streaming
@@ -64,7 +65,11 @@ public final class DebeziumSource implements AutoCloseable {
         this.partSize = config.get(ReplicantOptions.CDC_TRANSACTION_PART_SIZE);
     }
 
+    /** Starts reading; does nothing once closed (a restart scheduled before the close may still call it). */
     public synchronized void start() {
+        if (closed) {
+            return;
+        }
         Run run = new Run();
         current = run;
         run.start();
@@ -83,6 +88,7 @@ public final class DebeziumSource implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         stopCurrent();
     }
 
@@ -126,17 +132,24 @@ public final class DebeziumSource implements AutoCloseable {
             thread.start();
         }
 
+        /** Stops the engine and waits for it, through interrupts too: an engine left running keeps the slot. */
         void stop() {
             stopping = true;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_TIMEOUT_SECONDS);
-            try {
-                while (!closeEngine() && finished.getCount() > 0 && System.nanoTime() - deadline < 0) {
-                    Thread.sleep(50);
+            boolean closing = false;
+            boolean interrupted = false;
+            while (finished.getCount() > 0 && System.nanoTime() - deadline < 0) {
+                closing = closing || closeEngine();
+                try {
+                    finished.await(50, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
                 }
-                if (!finished.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-                    LOG.warn("the change source did not stop within {} s", STOP_TIMEOUT_SECONDS);
-                }
-            } catch (InterruptedException e) {
+            }
+            if (finished.getCount() > 0) {
+                LOG.warn("the change source did not stop within {} s", STOP_TIMEOUT_SECONDS);
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
@@ -262,7 +275,10 @@ public final class DebeziumSource implements AutoCloseable {
         }
     }
 
-    /** Whether the pipeline streams {@code table}'s changes: {@code cdc.tables} (all if empty) minus {@code cdc.exclude_tables}. */
+    /**
+     * Whether the pipeline streams {@code table}'s changes: {@code cdc.tables} (all if empty) minus
+     * {@code cdc.exclude_tables}.
+     */
     public static boolean captures(ReplicantConfig config, TableId table) {
         String name = table.toString();
         List<String> tables = config.get(ReplicantOptions.CDC_TABLES);
