@@ -46,6 +46,8 @@ final class LogicalSession implements SessionView {
     /** How long a read checks a replica's replay position back to back before sleeping between checks. */
     private static final long REPLAY_SPIN_NANOS = 2_000_000;
     private static final long NONE_OWED = Long.MIN_VALUE;
+    /** pgjdbc's "No results were returned by the query." */
+    private static final String NO_RESULT_SET = "02000";
 
     private final Cluster cluster;
     private final SessionState state = new SessionState();
@@ -59,8 +61,6 @@ final class LogicalSession implements SessionView {
     private long positionLsn = Lsn.UNKNOWN;
     private Backend lastSource;
     private long lastSourceNanos = NONE_OWED;
-    /** pgjdbc's "No results were returned by the query." */
-    private static final String NO_RESULT_SET = "02000";
     /** The open transaction had an error: its COMMIT rolls back. */
     private boolean transactionFailed;
     private long coveredNanos;

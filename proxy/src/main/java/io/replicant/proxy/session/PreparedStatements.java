@@ -255,10 +255,7 @@ final class PreparedStatements {
             } else if (effect.type() == SessionEffect.Type.DEALLOCATE) {
                 effect.names().forEach(name -> {
                     server.prepared().remove(name);
-                    Parsed removed = parses.remove(name);
-                    if (removed != null) {
-                        removed.parse().release();
-                    }
+                    restore(name, null);
                 });
             }
         }
