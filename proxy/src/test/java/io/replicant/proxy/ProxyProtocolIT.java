@@ -82,7 +82,7 @@ class ProxyProtocolIT {
             try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  auth: trust\n  pool_mode: " + pooling
                     + "\n  pool_size: " + CLIENTS + "\n")) {
                 for (int i = 0; i < CONVERSATIONS; i++) {
-                    long seed = System.nanoTime();
+                    long seed = Long.getLong("protocol.seed", System.nanoTime()); // -Dprotocol.seed= replays one
                     converse(proxy, new Random(seed), pooling + " pooling, seed " + seed);
                 }
             }
@@ -151,9 +151,19 @@ class ProxyProtocolIT {
             // The failed transaction stays on its server, where a statement prepared on another one must be parsed
             // again, which fails there (25P02) before a Describe or Bind could be answered. What must hold:
             // whatever fails on PostgreSQL fails, and ROLLBACK (or COMMIT) ends the transaction as it does there.
-            assertEquals(expected.get(expected.size() - 1), got.get(got.size() - 1), context);
+            // The one difference that leaves: a re-parse that failed first skips the rest of the batch, a ROLLBACK
+            // in it too, which PostgreSQL ran (it answers such a Describe); the client rolls back and sends it again.
+            if (!failed && !hasError(expected) && got.contains("E 25P02") && got.get(got.size() - 1).equals("Z E")) {
+                twin.proxied.query("ROLLBACK");
+                assertEquals(List.of("C ROLLBACK", "Z I"), answer(twin.proxied.readUntil('Z')), context);
+                for (Step step : steps) {
+                    step.sendTo(twin.proxied);
+                }
+                got = answer(twin.proxied.readUntil('Z'));
+            }
+            assertEquals(expected.get(expected.size() - 1), got.get(got.size() - 1), context + "\n    proxy: " + got);
             if (hasError(expected)) {
-                assertTrue(hasError(got), context);
+                assertTrue(hasError(got), context + "\n    proxy: " + got);
             }
         } else {
             assertEquals(expected, got, context);
