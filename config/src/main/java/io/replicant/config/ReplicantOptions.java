@@ -289,6 +289,15 @@ public final class ReplicantOptions {
                     + "client gets it; one that does not answer within `pool.connect_timeout` (a server or network "
                     + "gone silent) is closed and the client gets a new one. `0s`: never checked.");
 
+    public static final Option<Boolean> PROXY_DEFER_BEGIN = define("proxy.defer_begin", ValueType.bool(), true,
+            Group.RARELY_USED, false,
+            "Answer a client's plain `BEGIN` (simple query) at once and send it to the server together with the "
+                    + "transaction's first statement, saving the server a round trip per transaction (and, in "
+                    + "`transaction` mode, holding no server connection until there is something to run); a "
+                    + "transaction that ends before its first statement never reaches a server. The one visible "
+                    + "difference: `now()` is the time of that first statement. `false`: every BEGIN goes to the "
+                    + "server when the client sends it.");
+
     public static final Option<Integer> PROXY_MAX_CLIENTS = define("proxy.max_clients", ValueType.integer(1, 1_000_000),
             1000, Group.FREQUENTLY_USED, false,
             "Client connections the proxy accepts at once; one more is refused with SQLSTATE 53300 "

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -111,6 +112,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Exchange afterCatchUp;
     private final IdleTimer idleTimer;
     private final QuorumCommit quorum;
+    private final boolean defersBegin;
+    private final DeferredBegin begin = new DeferredBegin();
     /** Set for a client of the admin console (database "replicant"): it never reaches a server. */
     private AdminConsole admin;
     /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
@@ -121,6 +124,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         this.idleTimer = new IdleTimer(context.config().get(ReplicantOptions.PROXY_IDLE_TIMEOUT),
                 context.config().get(ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT), this::idleTimeout);
         this.quorum = new QuorumCommit(context.cluster());
+        this.defersBegin = context.config().get(ReplicantOptions.PROXY_DEFER_BEGIN);
         this.position = new ReadPosition(context.cluster().lastCommitNanos());
         this.ownSettings = new OwnSettings(context, position);
     }
@@ -310,7 +314,22 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     return;
                 }
                 context.routed(decision);
-                send(decision.backend(), List.of(frame), List.of(c), true);
+                String endTag = begin.held() ? DeferredBegin.plainEndTag(c, sql) : null;
+                if (endTag != null) { // nothing ran: the servers need not hear of this transaction
+                    frame.release();
+                    begin.drop();
+                    transactionStatus = 'I';
+                    transactionBackend = null;
+                    answerLocally(endTag);
+                } else if (defersBegin && transactionStatus == 'I' && DeferredBegin.isPlainBegin(c, sql)) {
+                    begin.hold(frame);
+                    transactionStatus = 'T';
+                    transactionBackend = decision.backend();
+                    transactionStartedAt = System.nanoTime();
+                    answerLocally("BEGIN");
+                } else {
+                    send(decision.backend(), List.of(frame), List.of(c), true);
+                }
                 break;
             case MessageType.TERMINATE:
                 frame.release();
@@ -354,6 +373,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     decision.describe());
         }
         return decision;
+    }
+
+    /** A statement the proxy answers for the server: its CommandComplete and ReadyForQuery, counted as an exchange. */
+    private void answerLocally(String tag) {
+        ByteBuf complete = Messages.commandComplete(client.alloc(), tag);
+        ByteBuf ready = Messages.readyForQuery(client.alloc(), transactionStatus);
+        traffic.exchanged(0, bytesIn, complete.readableBytes() + ready.readableBytes(),
+                transactionStatus == 'I' ? System.nanoTime() - transactionStartedAt : -1);
+        bytesIn = 0;
+        client.write(complete, client.voidPromise());
+        client.writeAndFlush(ready, client.voidPromise());
+        if (queued.isEmpty()) {
+            idleTimer.idle(client.eventLoop(), transactionStatus);
+        }
     }
 
     private void refuse(RouteDecision decision, boolean ready) {
@@ -463,7 +496,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Sends an exchange to {@code backend}, opening the connection first if needed; takes ownership of the frames. */
     private void send(Backend backend, List<Frame> frames, List<Classification> cs, boolean awaitsReady) {
-        if (backend.isPrimary() && transactionBackend == null && context.cluster().primaryProblem() != null) {
+        if (backend.isPrimary() && !transactionRan() && context.cluster().primaryProblem() != null) {
             awaitPrimary(new Exchange(frames, cs, awaitsReady));
             return;
         }
@@ -502,7 +535,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     runAgain(backend, frames, cs);
                     return;
                 }
-                if (backend.isPrimary() && transactionBackend == null) {
+                if (backend.isPrimary() && !transactionRan()) {
                     awaitPrimary(new Exchange(frames, cs, awaitsReady)); // nothing ran: wait for the monitor
                     return;
                 }
@@ -533,7 +566,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!retried && mayRunAgain(cs, awaitsReady)) {
             retry.arm(frames, cs);
         }
-        String catchUp = transactionBackend == null ? settings.catchUp(server) : null;
+        String catchUp = transactionRan() ? null : settings.catchUp(server);
         if (catchUp != null) {
             server.applyFeedback(false); // a replayed SET or RESET ALL may change synchronous_commit: set it again after
         }
@@ -549,6 +582,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             catchingUp = true;
             afterCatchUp = new Exchange(frames, cs, awaitsReady);
             return;
+        }
+        if (begin.held()) {
+            server.prepared().remove(""); // it is a simple query too
+            begin.sendAhead(server);
         }
         for (Frame frame : frames) {
             if (frame.type() == MessageType.QUERY) {
@@ -613,6 +650,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             connecting = false;
         }
         return dropped;
+    }
+
+    /** A transaction is open on a server: more than a BEGIN the proxy holds. */
+    private boolean transactionRan() {
+        return transactionBackend != null && !begin.held();
     }
 
     /** An error in place of the server's answer to an exchange that never reached one, and ReadyForQuery after it. */
@@ -707,6 +749,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (catchingUp) {
             onCatchUpFrame(server, frame);
             return;
+        }
+        if (begin.answerPending()) {
+            if (frame.type() == MessageType.ERROR_RESPONSE) { // not on an idle session, but if so, say what it means
+                String message = Messages.errorField(frame, Messages.FIELD_MESSAGE);
+                frame.release();
+                fatal(SqlState.CONNECTION_FAILURE.code(), server.backend() + " refused the transaction's BEGIN ("
+                        + message + "); the statements sent with it may have run outside a transaction");
+                return;
+            }
+            if (begin.isBeginAnswer(frame)) {
+                frame.release();
+                return;
+            }
         }
         if (quorum.waiting()) {
             quorum.onFrame(frame);
@@ -873,7 +928,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (state == State.CLOSED) {
             return;
         }
-        if (server == active || server.backend() == transactionBackend) {
+        if (server == active || server.backend() == transactionBackend && transactionRan()) {
             context.cluster().monitor().markDown(server.backend(), "a connection was lost during a query");
             if (server == active && quorum.waiting()) {
                 fatal(SqlState.CONNECTION_FAILURE.code(), quorum.lost());
@@ -1052,6 +1107,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             afterCatchUp = null;
         }
         stopAwaitingPrimary();
+        begin.drop();
         batch.forEach(Frame::release);
         batch.clear();
         statements.releaseAll();
