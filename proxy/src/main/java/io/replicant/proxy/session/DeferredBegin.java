@@ -13,8 +13,7 @@ import io.replicant.router.Classification;
  * next exchange, in the same write: the server then reads and answers both in one wake-up, one round trip fewer per
  * transaction, and in transaction pooling mode a client holds no server connection before it has something to run.
  * A transaction that ends with a plain COMMIT or ROLLBACK before anything was sent is answered here too. Only plain
- * spellings are held, since a server accepts them whatever the session's state: nothing the client was told can
- * turn out to have failed.
+ * spellings are held: on an idle server session they cannot fail, so what the client was told stays true.
  */
 final class DeferredBegin {
     private static final Pattern PLAIN_BEGIN = Pattern.compile(
