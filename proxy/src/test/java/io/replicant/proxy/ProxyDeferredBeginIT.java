@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeAll;
@@ -43,14 +41,6 @@ class ProxyDeferredBeginIT {
         ProxyFixture.setUp(cluster, "TRUNCATE db_rows");
     }
 
-    /** A client whose server sessions the primary can tell apart by application_name. */
-    private static Connection client(ReplicantProxy proxy, String mode, String application) throws SQLException {
-        Properties p = ProxyFixture.credentials();
-        p.setProperty("preferQueryMode", mode);
-        p.setProperty("ApplicationName", application);
-        return DriverManager.getConnection(ProxyFixture.url(proxy), p);
-    }
-
     /** The states of the primary's sessions for {@code application}, e.g. "idle" or "idle in transaction". */
     private static String primaryState(Connection watcher, String application) throws SQLException {
         try (Statement s = watcher.createStatement(); ResultSet rs = s.executeQuery(
@@ -65,7 +55,7 @@ class ProxyDeferredBeginIT {
     void theServerSeesTheTransactionOnlyWithItsFirstStatement() throws SQLException {
         try (ReplicantProxy proxy = ProxyFixture.start(cluster, "");
                 Connection watcher = ProxyFixture.direct(cluster);
-                Connection c = client(proxy, "simple", "db-first");
+                Connection c = ProxyFixture.connect(proxy, "simple", "db-first");
                 Statement s = c.createStatement()) {
             s.execute("/* replicant:route=primary */ SELECT 1"); // the session's primary connection is open
             assertEquals("idle", primaryState(watcher, "db-first"));
@@ -79,7 +69,7 @@ class ProxyDeferredBeginIT {
         }
         try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  defer_begin: false\n");
                 Connection watcher = ProxyFixture.direct(cluster);
-                Connection c = client(proxy, "simple", "db-now");
+                Connection c = ProxyFixture.connect(proxy, "simple", "db-now");
                 Statement s = c.createStatement()) {
             s.execute("/* replicant:route=primary */ SELECT 1");
             s.execute("BEGIN");
@@ -93,7 +83,7 @@ class ProxyDeferredBeginIT {
         for (String mode : new String[] {"simple", "extendedForPrepared"}) { // BEGIN by simple query either way
             try (ReplicantProxy proxy = ProxyFixture.start(cluster, "");
                     Connection watcher = ProxyFixture.direct(cluster);
-                    Connection c = client(proxy, mode, "db-" + mode);
+                    Connection c = ProxyFixture.connect(proxy, mode, "db-" + mode);
                     Statement s = c.createStatement();
                     PreparedStatement insert = c.prepareStatement("INSERT INTO db_rows VALUES (?, ?)")) {
                 int base = mode.equals("simple") ? 0 : 100;
@@ -129,8 +119,8 @@ class ProxyDeferredBeginIT {
         try (ReplicantProxy proxy = ProxyFixture.start(cluster,
                 "  pool_mode: transaction\n  pool_size: 1\n  threads: 1\n  pool_wait_timeout: 300ms\n");
                 Connection watcher = ProxyFixture.direct(cluster);
-                Connection holder = client(proxy, "simple", "db-pool"); // one login: one pool
-                Connection other = client(proxy, "simple", "db-pool");
+                Connection holder = ProxyFixture.connect(proxy, "simple", "db-pool"); // one login: one pool
+                Connection other = ProxyFixture.connect(proxy, "simple", "db-pool");
                 Statement h = holder.createStatement();
                 Statement o = other.createStatement()) {
             h.execute("BEGIN");

@@ -59,8 +59,14 @@ final class ProxyFixture {
 
     /** A pgjdbc connection through the proxy in {@code preferQueryMode} {@code mode}. */
     static Connection connect(ReplicantProxy proxy, String mode) throws SQLException {
+        return connect(proxy, mode, "PostgreSQL JDBC Driver"); // pgjdbc's own default
+    }
+
+    /** The same, with an application_name by which the servers' pg_stat_activity tells its sessions apart. */
+    static Connection connect(ReplicantProxy proxy, String mode, String application) throws SQLException {
         Properties p = credentials();
         p.setProperty("preferQueryMode", mode);
+        p.setProperty("ApplicationName", application);
         return DriverManager.getConnection(url(proxy), p);
     }
 
