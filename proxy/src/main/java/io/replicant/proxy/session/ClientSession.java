@@ -384,9 +384,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         bytesIn = 0;
         client.write(complete, client.voidPromise());
         client.writeAndFlush(ready, client.voidPromise());
-        if (queued.isEmpty()) {
-            idleTimer.idle(client.eventLoop(), transactionStatus);
-        }
+        readyAgain();
     }
 
     private void refuse(RouteDecision decision, boolean ready) {
@@ -858,14 +856,24 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             servers.transactionEnded();
         }
         client.writeAndFlush(frame.bytes(), client.voidPromise());
+        if (readyAgain()) {
+            drainQueue();
+        }
+    }
+
+    /**
+     * The client has its ReadyForQuery: a proxy shutting down ends the session once it is between transactions
+     * (false); otherwise the idle timeouts run until its next message.
+     */
+    private boolean readyAgain() {
         if (transactionStatus == 'I' && context.draining()) {
             fatal(SqlState.ADMIN_SHUTDOWN.code(), "terminating connection because the proxy is shutting down");
-            return;
+            return false;
         }
         if (queued.isEmpty()) {
             idleTimer.idle(client.eventLoop(), transactionStatus);
         }
-        drainQueue();
+        return true;
     }
 
     /** Answers to a settings catch-up: swallowed; if a replica refused a setting, the session moves to the primary. */
