@@ -19,6 +19,10 @@ public final class ConfigBuilder {
     private final List<RuleSpec> rules = new ArrayList<>();
     private final List<FollowerSpec> followers = new ArrayList<>();
     private String source = "";
+    /** pgjdbc properties with a fixed set of values that decide how connections are secured. */
+    private static final List<String> CHECKED_CHOICES = List.of(PGProperty.SSL_MODE.getName(),
+            PGProperty.CHANNEL_BINDING.getName(), PGProperty.SSL_NEGOTIATION.getName(),
+            PGProperty.GSS_ENC_MODE.getName());
 
     /**
      * Sets a registry option, or, for a URL or Properties key that is not one, a pgjdbc connection property.
@@ -33,7 +37,7 @@ public final class ConfigBuilder {
             }
             options.put(option, option.parse(text, key, origin));
         } else if (allowJdbcPassthrough && isJdbcProperty(key)) {
-            jdbcProperties.put(key, text);
+            jdbcProperties.put(key, checkChoice(key, text, key, origin));
         } else {
             List<String> known = new ArrayList<>();
             ReplicantOptions.all().forEach(o -> known.add(o.name()));
@@ -54,8 +58,26 @@ public final class ConfigBuilder {
             throw new ConfigException(path, "unknown pgjdbc connection property" + Suggestions.didYouMean(key, known),
                     origin);
         }
-        jdbcProperties.put(key, text);
+        jdbcProperties.put(key, checkChoice(key, text, path, origin));
         return this;
+    }
+
+    /**
+     * The connection-security properties are checked here, where the error can name the source, rather than at
+     * the first connection; the others go to pgjdbc as they are.
+     */
+    private static String checkChoice(String key, String text, String path, String origin) {
+        if (!CHECKED_CHOICES.contains(key)) {
+            return text;
+        }
+        String[] choices = PGProperty.forName(key).getChoices();
+        for (String choice : choices) {
+            if (choice.equalsIgnoreCase(text)) {
+                return choice;
+            }
+        }
+        throw new ConfigException(path, "expected one of " + String.join(" | ", choices) + ", got '" + text + "'",
+                origin);
     }
 
     static boolean isJdbcProperty(String key) {

@@ -59,6 +59,16 @@ class ReplicantUrlTest {
         assertEquals("classpath-db", fromClasspath.get(ReplicantOptions.DATABASE));
     }
 
+    @Test
+    void connectionSecurityPropertiesAreCheckedWhereTheyAreSet() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> parse("jdbc:replicant:postgresql://a/db?channelBinding=always", null));
+        assertEquals("channelBinding: expected one of disable | prefer | require, got 'always' (URL parameter)",
+                e.getMessage());
+        assertEquals(Map.of("sslmode", "verify-full"),
+                parse("jdbc:replicant:postgresql://a/db?sslmode=VERIFY-FULL", null).jdbcProperties());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "jdbc:replicant:mysql://h/db                 | 08001 | malformed URL: unknown sub-protocol 'mysql'; expected postgresql://, file: or classpath:",

@@ -163,6 +163,7 @@ class YamlConfigLoaderTest {
             "route missing ¦ `hosts: [a]\nrules:\n  - match: {kind: select}` ¦ rules[0].route: is required (primary | replica | any) (replicant.yaml:3)",
             "tag needs replica ¦ `hosts: [a]\nrules:\n  - route: primary\n    tag: x` ¦ rules[0].tag: only applies with route: replica (replicant.yaml:3)",
             "unknown jdbc prop ¦ `hosts: [a]\njdbc:\n  sslmodee: require` ¦ jdbc.sslmodee: unknown pgjdbc connection property; did you mean 'sslmode'? (replicant.yaml:3)",
+            "bad sslmode ¦ `hosts: [a]\njdbc:\n  sslmode: verfy-full` ¦ jdbc.sslmode: expected one of disable | allow | prefer | require | verify-ca | verify-full, got 'verfy-full' (replicant.yaml:3)",
             "scalar for mapping ¦ `hosts: [a]\npool: 5` ¦ pool: expected a mapping of keys to values (replicant.yaml:2)",
             "list for scalar ¦ `hosts: [a]\nuser: [a, b]` ¦ user: expected a single value (replicant.yaml:2)",
             "syntax error ¦ `hosts: [a\nuser: x` ¦ invalid YAML: expected ',' or ']', but got : (replicant.yaml:2)",

@@ -23,7 +23,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +33,9 @@ import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.jdbc.Cluster;
+import io.replicant.proxy.backend.BackendConnection;
+import io.replicant.proxy.backend.Credentials;
+import io.replicant.proxy.backend.ServerSecurity;
 import io.replicant.proxy.session.ClientSession;
 import io.replicant.proxy.session.ServerPool;
 import io.replicant.router.Backend;
@@ -42,6 +47,7 @@ public final class ProxyContext {
     private volatile ReplicantConfig config;
     private final ConfigReload.Source source;
     private final SslContext tls;
+    private final ServerSecurity serverSecurity;
     /** proxy.auth_file's roles; null when not set. */
     private volatile AuthFile authFile;
     /** proxy.auth_query runs here: JDBC blocks, the event loops must not. */
@@ -73,11 +79,12 @@ public final class ProxyContext {
     private final ConcurrentMap<ServerPool.Key, ServerPool> pools = new ConcurrentHashMap<>();
 
     ProxyContext(ReplicantConfig config, ConfigReload.Source source, Cluster cluster, SslContext tls,
-            AuthFile authFile, MeterRegistry registry) {
+            ServerSecurity serverSecurity, AuthFile authFile, MeterRegistry registry) {
         this.config = config;
         this.source = source;
         this.cluster = cluster;
         this.tls = tls;
+        this.serverSecurity = serverSecurity;
         this.authFile = authFile;
         Gauge.builder("replicant.proxy.clients", clients, AtomicInteger::get).tag("cluster", cluster.name())
                 .description("Client connections open on the proxy").register(registry);
@@ -101,6 +108,13 @@ public final class ProxyContext {
     /** TLS for clients that ask for it; null when not configured. */
     public SslContext tls() {
         return tls;
+    }
+
+    /** Connects and logs in to a server, with the connect timeout and the TLS the configuration asks for. */
+    public Future<BackendConnection> openServer(EventLoop loop, Backend backend, Map<String, String> startup,
+            Credentials credentials) {
+        return BackendConnection.open(loop, backend, startup, credentials, serverSecurity,
+                (int) config.get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
     }
 
     /** The configuration in force (it changes on a reload). */

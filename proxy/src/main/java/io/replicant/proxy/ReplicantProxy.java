@@ -31,6 +31,7 @@ import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.jdbc.Cluster;
+import io.replicant.proxy.backend.ServerSecurity;
 import io.replicant.proxy.protocol.FrontendDecoder;
 import io.replicant.proxy.session.ClientSession;
 
@@ -90,11 +91,12 @@ public final class ReplicantProxy implements AutoCloseable {
         InetSocketAddress httpAddress = http.equals("off") ? null : listenAddress(ReplicantOptions.PROXY_HTTP_LISTEN,
                 config);
         SslContext tls = TlsSupport.serverContext(config);
+        ServerSecurity serverSecurity = ServerSecurity.of(config);
         AuthFile authFile = AuthFile.of(config);
         PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MeterRegistry meters = meters(prometheus, registry);
         Cluster cluster = Cluster.open(config, meters);
-        ProxyContext context = new ProxyContext(config, source, cluster, tls, authFile, meters);
+        ProxyContext context = new ProxyContext(config, source, cluster, tls, serverSecurity, authFile, meters);
         OpsEndpoint ops;
         try {
             ops = httpAddress == null ? null : OpsEndpoint.start(httpAddress, prometheus, context);

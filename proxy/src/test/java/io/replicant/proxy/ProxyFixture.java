@@ -70,6 +70,14 @@ final class ProxyFixture {
         return DriverManager.getConnection(url(proxy), p);
     }
 
+    /** A pgjdbc connection to the proxy's admin console (database replicant; simple queries only). */
+    static Connection admin(ReplicantProxy proxy) throws SQLException {
+        Properties p = credentials();
+        p.setProperty("preferQueryMode", "simple");
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/replicant",
+                p);
+    }
+
     /** A pgjdbc connection straight to the primary. */
     static Connection direct(LocalPostgresCluster cluster) throws SQLException {
         return DriverManager.getConnection(cluster.primary().jdbcUrl(LocalPostgresCluster.APP_DATABASE), credentials());

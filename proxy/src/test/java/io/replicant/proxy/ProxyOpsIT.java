@@ -15,7 +15,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -23,7 +22,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,10 +76,7 @@ class ProxyOpsIT {
     }
 
     private static Connection admin(ReplicantProxy proxy) throws SQLException {
-        Properties p = ProxyFixture.credentials();
-        p.setProperty("preferQueryMode", "simple");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + proxy.address().getPort() + "/replicant",
-                p);
+        return ProxyFixture.admin(proxy);
     }
 
     /** Every row of an admin command, as column name → value. */

@@ -26,9 +26,10 @@ import io.replicant.config.ConfigException;
 import io.replicant.config.YamlConfigLoader;
 import io.replicant.testkit.LocalPostgresCluster;
 import io.replicant.testkit.PostgresClusterExtension;
+import io.replicant.testkit.TestCertificates;
 
 /**
- * TLS between clients and the proxy (a certificate made by openssl for the test), md5 client logins, and roles from
+ * TLS between clients and the proxy (a certificate made for the test), md5 client logins, and roles from
  * proxy.auth_query and proxy.auth_file.
  */
 @ExtendWith(PostgresClusterExtension.class)
@@ -40,14 +41,12 @@ class ProxySecurityIT {
     private Path key;
 
     @BeforeAll
-    void certificate(LocalPostgresCluster cluster, @TempDir Path dir) throws Exception {
+    void certificate(LocalPostgresCluster cluster, @TempDir Path dir) {
         this.cluster = cluster;
-        cert = dir.resolve("proxy.crt");
-        key = dir.resolve("proxy.key");
-        Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-subj", "/CN=127.0.0.1", "-keyout", key.toString(), "-out", cert.toString())
-                .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.out").toFile()).start();
-        assertTrue(openssl.waitFor(60, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl made a certificate");
+        TestCertificates.Issued issued = TestCertificates.authority(dir, "test-ca").issue("proxy", "127.0.0.1",
+                "IP:127.0.0.1");
+        cert = issued.certificate();
+        key = issued.key();
     }
 
     private String tls(boolean required) {

@@ -49,6 +49,9 @@ public final class LocalPostgresCluster implements AutoCloseable {
     public static final class Builder {
         private int replicas = 2;
         private boolean logStatements;
+        private TestCertificates.Issued tls;
+        private Path clientCa;
+        private final List<String> hbaFirst = new ArrayList<>();
 
         public Builder replicas(int count) {
             this.replicas = count;
@@ -58,6 +61,22 @@ public final class LocalPostgresCluster implements AutoCloseable {
         /** {@code log_statement=all}, so tests can see on the server side where each statement ran. */
         public Builder logStatements(boolean enabled) {
             this.logStatements = enabled;
+            return this;
+        }
+
+        /**
+         * {@code ssl = on} on every server with this certificate; with {@code clientCa}, servers also ask clients
+         * for a certificate signed by it (optional unless pg_hba.conf says {@code cert}).
+         */
+        public Builder tls(TestCertificates.Issued certificate, Path clientCa) {
+            this.tls = certificate;
+            this.clientCa = clientCa;
+            return this;
+        }
+
+        /** pg_hba.conf lines placed before the fixture's own (which let every role in over any connection). */
+        public Builder hbaFirst(String... lines) {
+            hbaFirst.addAll(List.of(lines));
             return this;
         }
 
@@ -120,8 +139,12 @@ public final class LocalPostgresCluster implements AutoCloseable {
                 "log_min_error_statement = error",
                 "");
         append(primary.dataDir().resolve("postgresql.conf"), conf);
+        if (settings.tls != null) {
+            enableTls(settings);
+        }
         String hba = String.join("\n",
                 "# written by replicant-testkit",
+                String.join("\n", settings.hbaFirst),
                 "host all " + SUPERUSER + " 127.0.0.1/32 trust",
                 "host replication " + SUPERUSER + " 127.0.0.1/32 trust",
                 "host all all 127.0.0.1/32 scram-sha-256",
@@ -130,6 +153,28 @@ public final class LocalPostgresCluster implements AutoCloseable {
         primary.start();
         primary.query("CREATE ROLE " + APP_USER + " LOGIN PASSWORD '" + APP_PASSWORD + "'");
         primary.query("CREATE DATABASE " + APP_DATABASE + " OWNER " + APP_USER);
+    }
+
+    /** Copies the certificate files into the primary's data directory, where pg_basebackup takes them along. */
+    private void enableTls(Builder settings) {
+        Path data = primary.dataDir();
+        try {
+            Files.copy(settings.tls.certificate(), data.resolve("server.crt"));
+            Files.copy(settings.tls.key(), data.resolve("server.key"));
+            if (settings.clientCa != null) {
+                Files.copy(settings.clientCa, data.resolve("root.crt"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (OsCommand.runningAsRoot()) {
+            OsCommand.runAsSelf("chown", OsCommand.SERVER_USER + ":", data.resolve("server.crt").toString(),
+                    data.resolve("server.key").toString(), data.resolve(settings.clientCa != null ? "root.crt"
+                            : "server.crt").toString());
+        }
+        OsCommand.runAsSelf("chmod", "600", data.resolve("server.key").toString()); // PostgreSQL insists
+        append(data.resolve("postgresql.conf"), "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+                + (settings.clientCa != null ? "ssl_ca_file = 'root.crt'\n" : ""));
     }
 
     private void initReplica(PgNode replica) {

@@ -38,6 +38,7 @@ public final class SourceCatalog {
         HostSpec primary = config.hosts().get(0);
         String database = config.get(ReplicantOptions.DATABASE);
         this.url = "jdbc:postgresql://" + primary.address() + "/" + (database == null ? "" : database);
+        properties.putAll(config.jdbcProperties()); // TLS and the like, as for every connection to the cluster
         setIfPresent("user", config.get(ReplicantOptions.USER));
         setIfPresent("password", config.get(ReplicantOptions.PASSWORD));
         properties.setProperty("ApplicationName", "replicant-cdc");

@@ -214,6 +214,8 @@ public final class DebeziumSource implements AutoCloseable {
         setIfPresent(p, "database.user", config.get(ReplicantOptions.USER));
         setIfPresent(p, "database.password", config.get(ReplicantOptions.PASSWORD));
         setIfPresent(p, "database.dbname", config.get(ReplicantOptions.DATABASE));
+        // the jdbc: section (sslmode, sslrootcert, …) reaches Debezium's pgjdbc connections by its driver. prefix
+        config.jdbcProperties().forEach((key, value) -> p.setProperty("driver." + key, value));
         p.setProperty("plugin.name", "pgoutput");
         p.setProperty("slot.name", slot);
         p.setProperty("publication.name", config.get(ReplicantOptions.CDC_PUBLICATION));

@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.net.ssl.SSLSession;
+
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -273,7 +275,7 @@ public final class AdminConsole {
                 rows.add(List.of("S", nz(s.user()), nz(s.database()), server == s.active() ? "active" : "idle",
                         backend.host().host(), Integer.toString(backend.host().port()), host(server.localAddress()),
                         port(server.localAddress()), time(server.connectedAt()), time(s.lastRequestAt()),
-                        Integer.toString(server.processId()), nz(s.applicationName()), role(backend)));
+                        Integer.toString(server.processId()), nz(s.applicationName()), role(backend), tls(server)));
             }
         }
         for (ServerPool pool : context.pools()) {
@@ -283,11 +285,17 @@ public final class AdminConsole {
                 rows.add(List.of("S", nz(login.get("user")), nz(login.get("database")), "idle", backend.host().host(),
                         Integer.toString(backend.host().port()), host(server.localAddress()),
                         port(server.localAddress()), time(server.connectedAt()), "", Integer.toString(server.processId()),
-                        nz(login.get("application_name")), role(backend)));
+                        nz(login.get("application_name")), role(backend), tls(server)));
             }
         }
         return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
-                "local_port", "connect_time", "request_time", "remote_pid", "application_name", "role"), rows);
+                "local_port", "connect_time", "request_time", "remote_pid", "application_name", "role", "tls"), rows);
+    }
+
+    /** pgbouncer's form: protocol/cipher, empty in clear. */
+    private static String tls(BackendConnection server) {
+        SSLSession session = server.tlsSession();
+        return session == null ? "" : session.getProtocol() + "/" + session.getCipherSuite();
     }
 
     /** Server connections by backend and state, and the clients behind them (the columns of SHOW POOLS). */

@@ -2,13 +2,19 @@ package io.replicant.proxy.backend;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
 import com.ongres.scram.client.ScramClient;
+import com.ongres.scram.common.StringPreparation;
+import com.ongres.scram.common.util.TlsServerEndpoint;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -20,7 +26,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.replicant.proxy.Transport;
@@ -48,6 +54,12 @@ public final class BackendConnection {
         void onClosed(BackendConnection connection);
     }
 
+    /** Bootstrap needs a handler; this one leaves the pipeline empty for the TLS request or the login to fill. */
+    private static final ChannelInitializer<Channel> NOTHING_YET = new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Channel ch) {
+        }
+    };
     /** How long a cancel connection may stay open before the proxy closes it itself. */
     private static final long CANCEL_TIMEOUT_SECONDS = 5;
     private final Backend backend;
@@ -76,21 +88,38 @@ public final class BackendConnection {
     }
 
     /**
-     * Connects and logs in; the future fails with {@link BackendLoginException} carrying the server's SQLSTATE
-     * (28P01, 3D000, 57P03, …), or with the connection error.
+     * Connects and logs in, over TLS as {@code security} says; the future fails with {@link BackendLoginException}
+     * carrying the server's SQLSTATE (28P01, 3D000, 57P03, …) or the proxy's (08001 when TLS cannot be had as
+     * required), or with the connection error.
      */
     public static Future<BackendConnection> open(EventLoop loop, Backend backend, Map<String, String> startup,
-            Credentials credentials, int connectTimeoutMillis) {
+            Credentials credentials, ServerSecurity security, int connectTimeoutMillis) {
         Promise<BackendConnection> ready = loop.newPromise();
+        if (!security.retriesWithTls()) {
+            connect(loop, backend, startup, credentials, security, security.asksFirst(), connectTimeoutMillis, ready);
+            return ready;
+        }
+        Promise<BackendConnection> clear = loop.newPromise();
+        clear.addListener(f -> {
+            if (f.isSuccess()) {
+                ready.trySuccess(clear.getNow());
+            } else if (f.cause() instanceof BackendLoginException e && e.sqlState().equals("28000")) {
+                // sslmode=allow: the server's pg_hba.conf wants TLS (hostssl) for this login
+                connect(loop, backend, startup, credentials, security, true, connectTimeoutMillis, ready);
+            } else {
+                ready.tryFailure(f.cause());
+            }
+        });
+        connect(loop, backend, startup, credentials, security, false, connectTimeoutMillis, clear);
+        return ready;
+    }
+
+    private static void connect(EventLoop loop, Backend backend, Map<String, String> startup, Credentials credentials,
+            ServerSecurity security, boolean askForTls, int connectTimeoutMillis, Promise<BackendConnection> ready) {
         Bootstrap bootstrap = new Bootstrap().group(loop).channel(Transport.channel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new BackendDecoder());
-                    }
-                });
+                .handler(NOTHING_YET);
         ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backend.host().host(), backend.host().port()));
         connect.addListener(f -> {
             if (!f.isSuccess()) {
@@ -98,10 +127,22 @@ public final class BackendConnection {
                 return;
             }
             BackendConnection connection = new BackendConnection(backend, connect.channel());
-            connect.channel().pipeline().addLast(connection.new Handler(ready, startup.get("user"), credentials));
-            connect.channel().writeAndFlush(Messages.startup(connect.channel().alloc(), startup));
+            Runnable login = () -> connection.login(ready, startup, credentials, security);
+            if (askForTls) {
+                connect.channel().pipeline().addLast(new TlsRequest(backend, security, connectTimeoutMillis, ready,
+                        login));
+                connect.channel().writeAndFlush(Messages.sslRequest(connect.channel().alloc()));
+            } else {
+                login.run();
+            }
         });
-        return ready;
+    }
+
+    private void login(Promise<BackendConnection> ready, Map<String, String> startup, Credentials credentials,
+            ServerSecurity security) {
+        channel.pipeline().addLast(new BackendDecoder(),
+                new Handler(ready, startup.get("user"), credentials, security));
+        channel.writeAndFlush(Messages.startup(channel.alloc(), startup));
     }
 
     public Backend backend() {
@@ -119,6 +160,12 @@ public final class BackendConnection {
 
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** The TLS session with the server, or null on a clear-text connection. */
+    public SSLSession tlsSession() {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        return tls == null ? null : tls.engine().getSession();
     }
 
     public int processId() {
@@ -264,13 +311,18 @@ public final class BackendConnection {
         private final Promise<BackendConnection> ready;
         private final String user;
         private final Credentials credentials;
+        private final ServerSecurity security;
         private ScramClient scram;
+        private boolean channelBound;
+        private boolean serverVerified;
+        private boolean passwordSent;
         private boolean loggedIn;
 
-        Handler(Promise<BackendConnection> ready, String user, Credentials credentials) {
+        Handler(Promise<BackendConnection> ready, String user, Credentials credentials, ServerSecurity security) {
             this.ready = ready;
             this.user = user;
             this.credentials = credentials;
+            this.security = security;
         }
 
         @Override
@@ -316,11 +368,26 @@ public final class BackendConnection {
 
         private void authenticate(ChannelHandlerContext ctx, ByteBuf body) throws Exception {
             int code = body.readInt();
+            String method = switch (code) {
+                case MessageType.AUTH_OK -> scram == null && !passwordSent ? "none" : null;
+                case MessageType.AUTH_CLEARTEXT -> "password";
+                case MessageType.AUTH_MD5 -> "md5";
+                case MessageType.AUTH_SASL -> "scram-sha-256";
+                default -> null;
+            };
+            if (method != null) {
+                security.checkLoginMethod(method);
+            }
             switch (code) {
                 case MessageType.AUTH_OK:
+                    if (scram != null && !serverVerified) {
+                        throw new BackendLoginException("08004", "the server ended its SCRAM exchange without proving "
+                                + "it knows the password");
+                    }
                     return;
                 case MessageType.AUTH_CLEARTEXT:
                     ctx.writeAndFlush(Messages.password(ctx.alloc(), requirePassword()));
+                    passwordSent = true;
                     return;
                 case MessageType.AUTH_MD5:
                     byte[] salt = new byte[4];
@@ -328,6 +395,7 @@ public final class BackendConnection {
                     String answer = credentials.md5Hash() != null ? Md5Password.fromHash(credentials.md5Hash(), salt)
                             : Md5Password.encode(requirePassword(), user, salt);
                     ctx.writeAndFlush(Messages.password(ctx.alloc(), answer));
+                    passwordSent = true;
                     return;
                 case MessageType.AUTH_SASL:
                     List<String> mechanisms = new ArrayList<>();
@@ -337,9 +405,23 @@ public final class BackendConnection {
                     }
                     ScramClient.PasswordBuildStage secret = ScramClient.builder().advertisedMechanisms(mechanisms)
                             .username("*");
-                    scram = (credentials.scramClientKey() != null
+                    ScramClient.FinalBuildStage client = (credentials.scramClientKey() != null
                             ? secret.clientAndServerKey(credentials.scramClientKey(), credentials.scramServerKey())
-                            : secret.password(requirePassword().toCharArray())).build();
+                            : secret.password(requirePassword().toCharArray()))
+                            .stringPreparation(StringPreparation.POSTGRESQL_PREPARATION);
+                    X509Certificate server = serverCertificate();
+                    if (server != null && security.channelBinding() != ServerSecurity.ChannelBinding.DISABLE) {
+                        // offered or not, so that a server stripped of SCRAM-SHA-256-PLUS on the way is noticed
+                        client.channelBinding(TlsServerEndpoint.TLS_SERVER_END_POINT,
+                                TlsServerEndpoint.getChannelBindingData(server));
+                        channelBound = mechanisms.contains("SCRAM-SHA-256-PLUS");
+                    }
+                    if (!channelBound && security.channelBinding() == ServerSecurity.ChannelBinding.REQUIRE) {
+                        throw new BackendLoginException("08004", "jdbc.channelBinding is require, but the server did "
+                                + "not offer SCRAM-SHA-256-PLUS" + (server == null ? " (the connection is not "
+                                + "encrypted)" : ""));
+                    }
+                    scram = client.build();
                     ctx.writeAndFlush(Messages.saslInitialResponse(ctx.alloc(), scram.getScramMechanism().getName(),
                             scram.clientFirstMessage().toString()));
                     return;
@@ -349,11 +431,17 @@ public final class BackendConnection {
                     return;
                 case MessageType.AUTH_SASL_FINAL:
                     scram.serverFinalMessage(body.toString(StandardCharsets.UTF_8)); // verifies the server
+                    serverVerified = true;
                     return;
                 default:
                     throw new BackendLoginException("08004", "the server asked for an authentication method the "
                             + "proxy does not support (code " + code + ")");
             }
+        }
+
+        private X509Certificate serverCertificate() throws SSLPeerUnverifiedException {
+            SSLSession session = tlsSession();
+            return session == null ? null : (X509Certificate) session.getPeerCertificates()[0];
         }
 
         private String requirePassword() throws BackendLoginException {
@@ -366,8 +454,9 @@ public final class BackendConnection {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (loggedIn) {
-                listener.onReadComplete(BackendConnection.this);
+            Listener l = listener; // none yet if the login's last read completes before its owner takes it
+            if (loggedIn && l != null) {
+                l.onReadComplete(BackendConnection.this);
             }
         }
 

@@ -157,6 +157,11 @@ public final class Messages {
         return finish(buf);
     }
 
+    /** SSLRequest: asks the server for TLS before the startup message; it answers with one byte, 'S' or 'N'. */
+    public static ByteBuf sslRequest(ByteBufAllocator alloc) {
+        return alloc.buffer(8).writeInt(8).writeInt(StartupPacket.SSL_REQUEST);
+    }
+
     /** CancelRequest: sent on a new connection, which the server closes without answering. */
     public static ByteBuf cancelRequest(ByteBufAllocator alloc, int processId, int secretKey) {
         ByteBuf buf = alloc.buffer(16);

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -118,6 +117,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private AdminConsole admin;
     /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
     private Map<String, String> reportedParameters;
+    /** As the client was last told (pgjdbc sets it with SET after login); read by the admin console. */
+    private volatile String applicationName = "";
 
     public ClientSession(ProxyContext context) {
         this.context = context;
@@ -203,6 +204,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void completeLogin(Map<String, String> parameters) {
         reportedParameters = new HashMap<>(parameters);
+        applicationName = login.startup().getOrDefault("application_name", "");
         client.write(Messages.authentication(client.alloc(), MessageType.AUTH_OK, null));
         parameters.forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
         cancelKey = context.register(this);
@@ -210,6 +212,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
         state = State.READY;
         idleTimer.idle(client.eventLoop(), 'I');
+    }
+
+    /** A ParameterStatus on its way to the client (after a SET): what the client now believes. */
+    private void reported(Frame parameterStatus) {
+        ByteBuf body = parameterStatus.body();
+        String name = Frame.readCString(body);
+        String value = Frame.readCString(body);
+        reportedParameters.put(name, value);
+        if (name.equals("application_name")) {
+            applicationName = value;
+        }
     }
 
     /** A new primary connection: its parameters are what the client should see; tell it what changed. */
@@ -766,6 +779,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         byte type = frame.type();
+        if (type == MessageType.PARAMETER_STATUS) {
+            reported(frame);
+        }
         if (type == MessageType.ERROR_RESPONSE) {
             statements.failed();
         } else if (endsAnAnswer(type) && statements.answered()) {
@@ -1205,6 +1221,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String applicationName() {
-        return Objects.requireNonNullElse(login.startup().get("application_name"), "");
+        return applicationName;
     }
 }

@@ -158,8 +158,7 @@ public final class ServerPool implements BackendConnection.Listener {
 
     private void openFor(Promise<BackendConnection> lent) {
         open++;
-        BackendConnection.open(key.loop(), key.backend(), key.parameters(), credentials,
-                (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis()).addListener(f -> {
+        context.openServer(key.loop(), key.backend(), key.parameters(), credentials).addListener(f -> {
                     if (!f.isSuccess()) {
                         open--;
                         lent.tryFailure(f.cause());

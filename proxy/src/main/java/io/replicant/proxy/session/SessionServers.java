@@ -56,8 +56,7 @@ final class SessionServers {
         Future<BackendConnection> future = pooled
                 ? pools.computeIfAbsent(backend, b -> context.pool(new ServerPool.Key(loop, b, parameters)).attach())
                         .acquire(credentials)
-                : BackendConnection.open(loop, backend, parameters, credentials,
-                        (int) context.config().get(ReplicantOptions.POOL_CONNECT_TIMEOUT).toMillis());
+                : context.openServer(loop, backend, parameters, credentials);
         if (future.isDone()) { // an idle pooled connection: take it now (Netty may run listeners later)
             acquired(backend, future);
             return future;
