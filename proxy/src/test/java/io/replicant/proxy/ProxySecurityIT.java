@@ -71,6 +71,16 @@ class ProxySecurityIT {
                 assertTrue(rs.next());
                 assertEquals(7, rs.getInt(1));
             }
+            // SCRAM-SHA-256-PLUS: clients that insist on binding the login to the proxy's certificate get in
+            String bound = ProxyFixture.runOn(proxy, "sslmode=require channel_binding=require dbname="
+                    + LocalPostgresCluster.APP_DATABASE, dir, "psql", "-X", "-c", "SELECT 'bound login' AS answer");
+            assertTrue(bound.contains("bound login"), bound);
+            Properties binding = ProxyFixture.credentials();
+            binding.setProperty("sslmode", "require");
+            binding.setProperty("channelBinding", "require");
+            try (Connection c = DriverManager.getConnection(ProxyFixture.url(proxy), binding)) {
+                assertTrue(c.isValid(2));
+            }
             try (Connection plain = connect(proxy, "disable"); Statement s = plain.createStatement();
                     ResultSet rs = s.executeQuery("SELECT 8")) {
                 assertTrue(rs.next(), "TLS is offered, not forced");

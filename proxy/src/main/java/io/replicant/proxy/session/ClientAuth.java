@@ -18,6 +18,14 @@ interface ClientAuth {
      */
     ByteBuf answer(Frame frame, ByteBufAllocator alloc) throws Failure;
 
+    /**
+     * The client came over TLS: a method that can bind its login to the proxy's certificate (RFC 5929's
+     * tls-server-end-point data) offers to, as PostgreSQL does with SCRAM-SHA-256-PLUS. Called before
+     * {@link #request}.
+     */
+    default void offerChannelBinding(byte[] tlsServerEndPoint) {
+    }
+
     /** The client proved it knows the password. */
     boolean done();
 

@@ -1,11 +1,20 @@
 package io.replicant.proxy.session;
 
+import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.ongres.scram.common.util.TlsServerEndpoint;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.proxy.AuthFile;
@@ -23,6 +32,7 @@ import io.replicant.proxy.protocol.StartupPacket;
  * role's secret from proxy.auth_file or proxy.auth_query). Its session then logs the client in to the servers.
  */
 final class ClientLogin {
+    private static final Logger LOG = LoggerFactory.getLogger(ClientLogin.class);
     private final ProxyContext context;
     private final Channel client;
     /** False when the connection was one more than proxy.max_clients: refused at its StartupMessage. */
@@ -183,6 +193,15 @@ final class ClientLogin {
 
     private void startAuthentication(ClientAuth exchange) {
         auth = exchange;
+        if (tls) {
+            try {
+                Certificate proxyCertificate = client.pipeline().get(SslHandler.class).engine().getSession()
+                        .getLocalCertificates()[0];
+                auth.offerChannelBinding(TlsServerEndpoint.getChannelBindingData((X509Certificate) proxyCertificate));
+            } catch (CertificateEncodingException e) {
+                LOG.warn("[proxy] no SCRAM channel binding for {}: {}", client.remoteAddress(), e.getMessage());
+            }
+        }
         client.writeAndFlush(auth.request(client.alloc()));
     }
 

@@ -19,12 +19,15 @@ import io.replicant.proxy.protocol.MessageType;
 import io.replicant.proxy.protocol.Messages;
 
 /**
- * The server side of one SCRAM-SHA-256 login (RFC 5802/7677, as PostgreSQL runs it: no channel binding, the
- * user name comes from the StartupMessage). The verifier is derived from the configured password with a
- * fresh salt per login, so no secret is stored beyond the configuration itself.
+ * The server side of one SCRAM-SHA-256 login (RFC 5802/7677, as PostgreSQL runs it: the user name comes from the
+ * StartupMessage, and over TLS SCRAM-SHA-256-PLUS binds the login to the proxy's certificate, RFC 5929's
+ * tls-server-end-point). The verifier is derived from the configured password with a fresh salt per login, so
+ * no secret is stored beyond the configuration itself.
  */
 final class ScramExchange implements ClientAuth {
     static final String MECHANISM = "SCRAM-SHA-256";
+    static final String MECHANISM_PLUS = "SCRAM-SHA-256-PLUS";
+    private static final String BINDING_TYPE = "tls-server-end-point";
     private static final ScramMechanism SHA_256 = ScramMechanism.SCRAM_SHA_256;
     private static final int ITERATIONS = 4096;
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -35,8 +38,12 @@ final class ScramExchange implements ClientAuth {
     private final byte[] salt;
     private final byte[] storedKey;
     private final byte[] serverKey;
+    /** The proxy certificate's tls-server-end-point data, when the client came over TLS; else null. */
+    private byte[] channelBinding;
     private boolean started;
+    private boolean bound;
     private boolean done;
+    private String gs2Header;
     private String clientFirstBare;
     private String serverFirst;
     private String nonce;
@@ -80,6 +87,11 @@ final class ScramExchange implements ClientAuth {
         return new ScramExchange(ITERATIONS, ScramFunctions.salt(16, RANDOM), random, random);
     }
 
+    @Override
+    public void offerChannelBinding(byte[] tlsServerEndPoint) {
+        this.channelBinding = tlsServerEndPoint;
+    }
+
     /** After a successful login, what the proxy needs to log in to servers as the same role. */
     @Override
     public Credentials credentials() {
@@ -96,7 +108,8 @@ final class ScramExchange implements ClientAuth {
         try {
             if (!started) {
                 String mechanism = Frame.readCString(body);
-                if (!MECHANISM.equals(mechanism)) {
+                bound = MECHANISM_PLUS.equals(mechanism) && channelBinding != null;
+                if (!MECHANISM.equals(mechanism) && !bound) {
                     throw new Failure("unsupported SASL mechanism " + mechanism);
                 }
                 String clientFirst = body.readCharSequence(body.readInt(), StandardCharsets.UTF_8).toString();
@@ -118,22 +131,32 @@ final class ScramExchange implements ClientAuth {
 
     @Override
     public ByteBuf request(ByteBufAllocator alloc) {
-        return Messages.authentication(alloc, MessageType.AUTH_SASL,
-                (MECHANISM + "\0\0").getBytes(StandardCharsets.US_ASCII));
+        String mechanisms = (channelBinding != null ? MECHANISM_PLUS + "\0" : "") + MECHANISM + "\0\0";
+        return Messages.authentication(alloc, MessageType.AUTH_SASL, mechanisms.getBytes(StandardCharsets.US_ASCII));
     }
 
     /** Takes the client-first-message; returns the server-first-message. */
     private String serverFirst(String clientFirst) throws Failure {
-        if (clientFirst.startsWith("p=")) {
-            throw new Failure("channel binding is not supported by the proxy");
+        // the GS2 header says whether the client binds (p=), could but thinks the proxy cannot (y) or cannot (n)
+        if (bound != clientFirst.startsWith("p=")) {
+            throw new Failure(bound ? "SCRAM-SHA-256-PLUS without channel binding"
+                    : "channel binding requested with SCRAM-SHA-256 instead of SCRAM-SHA-256-PLUS");
         }
-        if (!clientFirst.startsWith("n,") && !clientFirst.startsWith("y,")) {
+        if (bound && !clientFirst.startsWith("p=" + BINDING_TYPE + ",")) {
+            throw new Failure("unsupported channel binding type (the proxy offers " + BINDING_TYPE + ")");
+        }
+        if (clientFirst.startsWith("y,") && channelBinding != null) {
+            throw new Failure("SCRAM channel binding negotiation error: the client supports channel binding and "
+                    + "thinks the proxy does not, but the proxy offered SCRAM-SHA-256-PLUS");
+        }
+        if (!bound && !clientFirst.startsWith("n,") && !clientFirst.startsWith("y,")) {
             throw new Failure("malformed SCRAM client-first-message");
         }
-        int bare = clientFirst.indexOf(',', 2);
+        int bare = clientFirst.indexOf(',', clientFirst.indexOf(',') + 1);
         if (bare < 0) {
             throw new Failure("malformed SCRAM client-first-message");
         }
+        gs2Header = clientFirst.substring(0, bare + 1);
         clientFirstBare = clientFirst.substring(bare + 1);
         String clientNonce = attribute(clientFirstBare, 'r');
         nonce = clientNonce + ScramFunctions.nonce(18, RANDOM);
@@ -147,6 +170,9 @@ final class ScramExchange implements ClientAuth {
         if (proofAt < 0 || !nonce.equals(attribute(clientFinal, 'r'))) {
             throw new Failure("malformed SCRAM client-final-message");
         }
+        if (!attribute(clientFinal, 'c').equals(expectedBinding())) {
+            throw new Failure("SCRAM channel binding check failed");
+        }
         String authMessage = clientFirstBare + "," + serverFirst + "," + clientFinal.substring(0, proofAt);
         byte[] proof;
         try {
@@ -159,6 +185,16 @@ final class ScramExchange implements ClientAuth {
             throw new Failure(null);
         }
         return "v=" + Base64.getEncoder().encodeToString(ScramFunctions.serverSignature(SHA_256, serverKey, authMessage));
+    }
+
+    /** The client-final-message's c=: the GS2 header, then (when bound) the proxy certificate's end point. */
+    private String expectedBinding() {
+        byte[] header = gs2Header.getBytes(StandardCharsets.UTF_8);
+        byte[] data = bound ? channelBinding : new byte[0];
+        byte[] both = new byte[header.length + data.length];
+        System.arraycopy(header, 0, both, 0, header.length);
+        System.arraycopy(data, 0, both, header.length, data.length);
+        return Base64.getEncoder().encodeToString(both);
     }
 
     /** ClientKey = proof XOR ClientSignature; the proof is right when H(ClientKey) is the StoredKey. Null if not. */
