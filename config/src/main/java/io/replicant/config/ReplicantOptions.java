@@ -247,8 +247,9 @@ public final class ReplicantOptions {
 
     public static final Option<String> PROXY_TLS_CERT = define("proxy.tls.cert", ValueType.text(), null,
             Group.FREQUENTLY_USED, false,
-            "PEM certificate (chain) the proxy presents to clients that ask for TLS (SSLRequest). Without it, TLS "
-                    + "requests are declined and clients continue in clear or give up, as their sslmode says.");
+            "PEM certificate (chain) the proxy presents to clients that ask for TLS (SSLRequest); read again on "
+                    + "RELOAD, so a renewed certificate takes effect without a restart. Without it, TLS requests are "
+                    + "declined and clients continue in clear or give up, as their sslmode says.");
 
     public static final Option<String> PROXY_TLS_KEY = define("proxy.tls.key", ValueType.text(), null,
             Group.FREQUENTLY_USED, false, "PEM private key (PKCS#8) of `proxy.tls.cert`.");

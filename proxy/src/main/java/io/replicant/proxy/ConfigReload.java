@@ -24,7 +24,8 @@ public final class ConfigReload {
             ReplicantOptions.LAG_PREFER_LEAST_LAGGED, ReplicantOptions.CONSISTENCY, ReplicantOptions.PASSWORD,
             ReplicantOptions.PROXY_AUTH, ReplicantOptions.PROXY_AUTH_FILE, ReplicantOptions.PROXY_MAX_CLIENTS, ReplicantOptions.PROXY_IDLE_TIMEOUT,
             ReplicantOptions.PROXY_IDLE_IN_TRANSACTION_TIMEOUT, ReplicantOptions.PROXY_SHUTDOWN_TIMEOUT,
-            ReplicantOptions.PROXY_MAX_MESSAGE_SIZE, ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT);
+            ReplicantOptions.PROXY_MAX_MESSAGE_SIZE, ReplicantOptions.PROXY_POOL_WAIT_TIMEOUT,
+            ReplicantOptions.PROXY_TLS_CERT, ReplicantOptions.PROXY_TLS_KEY, ReplicantOptions.PROXY_TLS_REQUIRED);
 
     /** Reads the configuration again (the file the proxy was started from). */
     @FunctionalInterface
@@ -54,7 +55,8 @@ public final class ConfigReload {
         if (!needRestart.isEmpty()) {
             throw new ConfigException(String.join(", ", needRestart),
                     "changed, but only a restart applies it (a reload applies routing options, rules, consistency, "
-                            + "password, proxy.auth_file and the proxy's client limits and timeouts)", next.source());
+                            + "password, proxy.auth_file, proxy.tls and the proxy's client limits and timeouts)",
+                    next.source());
         }
     }
 }

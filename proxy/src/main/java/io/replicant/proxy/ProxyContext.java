@@ -46,7 +46,7 @@ public final class ProxyContext {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyContext.class);
     private volatile ReplicantConfig config;
     private final ConfigReload.Source source;
-    private final SslContext tls;
+    private volatile SslContext tls;
     private final ServerSecurity serverSecurity;
     /** proxy.auth_file's roles; null when not set. */
     private volatile AuthFile authFile;
@@ -105,7 +105,7 @@ public final class ProxyContext {
         return authFile;
     }
 
-    /** TLS for clients that ask for it; null when not configured. */
+    /** TLS for clients that ask for it, as last loaded (at start or RELOAD); null when not configured. */
     public SslContext tls() {
         return tls;
     }
@@ -190,8 +190,10 @@ public final class ProxyContext {
         ReplicantConfig next = source.load();
         ConfigReload.check(config, next);
         AuthFile nextAuthFile = AuthFile.of(next);
+        SslContext nextTls = TlsSupport.serverContext(next); // read again: a renewed certificate at the same path
         cluster.reroute(next);
         authFile = nextAuthFile;
+        tls = nextTls;
         config = next;
         LOG.info("[proxy] configuration reloaded from {}", next.source());
         return List.of("configuration reloaded from " + next.source());

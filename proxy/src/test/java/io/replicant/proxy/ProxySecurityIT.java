@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -163,6 +165,49 @@ class ProxySecurityIT {
                 assertEquals("28P01", e.getSQLState(), "a wrong password and a missing role look alike");
             }
         }
+    }
+
+    @Test
+    void aReloadServesARenewedCertificateAndKeepsTheOldOneWhenTheNewFilesAreBad(@TempDir Path dir) throws Exception {
+        TestCertificates authority = TestCertificates.authority(dir, "reload-ca");
+        TestCertificates.Issued first = authority.issue("first", "proxy-first", "IP:127.0.0.1");
+        TestCertificates.Issued renewed = authority.issue("renewed", "proxy-renewed", "IP:127.0.0.1");
+        Path servedCert = dir.resolve("served.crt");
+        Path servedKey = dir.resolve("served.key");
+        Files.copy(first.certificate(), servedCert);
+        Files.copy(first.key(), servedKey);
+        Path yaml = dir.resolve("replicant.yaml");
+        Files.writeString(yaml, ProxyFixture.yaml(cluster, "  tls:\n    cert: " + servedCert + "\n    key: " + servedKey
+                + "\n"));
+        try (ReplicantProxy proxy = ReplicantProxy.start(() -> YamlConfigLoader.load(yaml).build(),
+                new SimpleMeterRegistry()); Connection before = connect(proxy, "require")) {
+            assertTrue(servedSubject(proxy, dir).contains("CN = proxy-first"));
+
+            Files.copy(renewed.certificate(), servedCert, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(renewed.key(), servedKey, StandardCopyOption.REPLACE_EXISTING);
+            proxy.context().reload();
+            assertTrue(servedSubject(proxy, dir).contains("CN = proxy-renewed"), "new connections get the renewal");
+            assertTrue(before.isValid(2), "a client connected before keeps its session");
+
+            Files.writeString(servedKey, "not a key");
+            ConfigException bad = assertThrows(ConfigException.class, () -> proxy.context().reload());
+            assertTrue(bad.getMessage().startsWith("proxy.tls.cert: cannot load the certificate"), bad.getMessage());
+            assertTrue(servedSubject(proxy, dir).contains("CN = proxy-renewed"), "the loaded certificate stays");
+            try (Connection after = connect(proxy, "require")) {
+                assertTrue(after.isValid(2));
+            }
+        }
+    }
+
+    /** The subject of the certificate the proxy presents, as openssl's client sees it after PostgreSQL's SSLRequest. */
+    private static String servedSubject(ReplicantProxy proxy, Path dir) throws Exception {
+        Path out = dir.resolve("s_client.out");
+        Process p = new ProcessBuilder("openssl", "s_client", "-starttls", "postgres", "-connect",
+                "127.0.0.1:" + proxy.address().getPort()).redirectErrorStream(true).redirectOutput(out.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "openssl s_client finished");
+        String text = Files.readString(out);
+        return text.lines().filter(l -> l.startsWith("subject=")).findFirst().orElse(text);
     }
 
     @Test
