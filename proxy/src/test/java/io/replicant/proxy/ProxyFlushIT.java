@@ -131,6 +131,40 @@ class ProxyFlushIT {
         }
     }
 
+    /**
+     * asyncpg prepares with Parse, Describe, Flush and may then send a simple query (its COPY) without a Sync:
+     * PostgreSQL runs that query in the same session, ending the batch. The prepare goes where its statement
+     * belongs (a replica, for a read); a read query follows it there; a write goes to the primary once a Sync of
+     * the proxy's own ended the batch on the replica, and the client sees one ReadyForQuery for its query.
+     */
+    @Test
+    void aSimpleQueryAfterAFlushedPrepareEndsTheBatchAndGoesWhereItBelongs() throws Exception {
+        String marker = "pf-prepare-" + UUID.randomUUID();
+        StatementLog.Mark mark = cluster.markLogs();
+        try (WireClient client = new WireClient(proxy)) {
+            client.parse("s_prepared", "SELECT 'prepared' /* " + marker + "-read */").describeOrClose('D', 'S',
+                    "s_prepared").flush();
+            assertEquals("1 t T", WireClient.describe(client.readUntil('T')));
+            client.query("SELECT 'read' /* " + marker + "-query */");
+            assertEquals("T D C Z", WireClient.describe(client.readUntil('Z')));
+
+            client.parse("s_prepared_again", "SELECT 'again' /* " + marker + "-read */").describeOrClose('D', 'S',
+                    "s_prepared_again").flush();
+            assertEquals("1 t T", WireClient.describe(client.readUntil('T')));
+            client.query("INSERT INTO pf_items VALUES (3) ON CONFLICT DO NOTHING /* " + marker + "-write */");
+            assertEquals("C Z", WireClient.describe(client.readUntil('Z')), "one ReadyForQuery, the query's");
+
+            client.bind("s_prepared_again").execute().sync();
+            assertEquals("again", client.singleValue(), "the session goes on");
+        }
+        // servers log statements when they execute, not when they parse: the query shows where the prepare went
+        Set<String> read = mark.nodesThatLogged(marker + "-query");
+        assertTrue(read.size() == 1 && read.iterator().next().startsWith("replica"), "the read ran on " + read
+                + ", after a prepare on the same server");
+        assertEquals(Set.of("primary"), mark.nodesThatLogged(marker + "-write"));
+        assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id = 3"));
+    }
+
     private int countOnPrimary(String sql) throws SQLException {
         try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery(sql)) {

@@ -157,6 +157,10 @@ public final class Messages {
         return finish(buf);
     }
 
+    public static ByteBuf sync(ByteBufAllocator alloc) {
+        return finish(start(alloc, MessageType.SYNC));
+    }
+
     /** SSLRequest: asks the server for TLS before the startup message; it answers with one byte, 'S' or 'N'. */
     public static ByteBuf sslRequest(ByteBufAllocator alloc) {
         return alloc.buffer(8).writeInt(8).writeInt(StartupPacket.SSL_REQUEST);

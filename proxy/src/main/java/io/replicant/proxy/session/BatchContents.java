@@ -12,15 +12,15 @@ import io.replicant.router.Classification;
 import io.replicant.router.Router;
 
 /**
- * What an extended-protocol batch runs: the statements it binds, classified, and how many of its statements are
- * the proxy's own ({@link ProxyStatement}), or other statements it only parses.
+ * What an extended-protocol batch runs: the statements it binds, classified, how many of its statements are the
+ * proxy's own ({@link ProxyStatement}), and the SQL of other statements it parses.
  */
-record BatchContents(List<Classification> executed, int own, int parsedOthers, boolean showsToken) {
+record BatchContents(List<Classification> executed, int own, List<String> parsedOthers, boolean showsToken) {
 
     static BatchContents of(List<Frame> frames, PreparedStatements statements, Router router) {
         List<Classification> executed = new ArrayList<>();
         int own = 0;
-        int parsedOthers = 0;
+        List<String> parsedOthers = List.of();
         boolean showsToken = false;
         // statements parsed in this batch, by name: a later Parse of a name (the unnamed statement of "a; b")
         // replaces it for the Binds after it only; the registry records each Parse as it is sent
@@ -45,7 +45,10 @@ record BatchContents(List<Classification> executed, int own, int parsedOthers, b
                 own++;
                 showsToken |= statement.showsToken();
             } else if (f.type() == MessageType.PARSE) {
-                parsedOthers++;
+                if (parsedOthers.isEmpty()) {
+                    parsedOthers = new ArrayList<>(2);
+                }
+                parsedOthers.add(sql);
             } else if (sql != null && f.type() == MessageType.BIND) {
                 executed.add(router.classify(sql));
             }

@@ -86,6 +86,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private BackendConnection batchServer;
     /** Set when a statement after that Flush was refused; the server then skips to Sync. */
     private BatchRefusal batchRefusal;
+    /** A simple query for the primary that waits while a Sync of the proxy's own ends a batch on a replica. */
+    private Exchange afterBatch;
+    private Backend afterBatchTarget;
     private final PreparedStatements statements = new PreparedStatements();
     private final ReadRetry retry = new ReadRetry();
     /** The exchange in flight is already a retry: it does not run a third time. */
@@ -341,7 +344,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     transactionStartedAt = System.nanoTime();
                     answerLocally("BEGIN");
                 } else {
-                    send(decision.backend(), List.of(frame), List.of(c), true);
+                    sendAfterBatch(decision.backend(), frame, List.of(c));
                 }
                 break;
             case MessageType.TERMINATE:
@@ -353,12 +356,36 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 if (target.isPrimary()) {
                     quorum.functionCalled(); // e.g. lo_write: the commit may have to wait for the quorum
                 }
-                send(target, List.of(frame), List.of(), true);
+                sendAfterBatch(target, frame, List.of());
                 break;
             default:
                 extended(frame);
                 break;
         }
+    }
+
+    /**
+     * Sends a simple query or function call. After a batch that ended with Flush rather than Sync, PostgreSQL runs
+     * it in that batch's session and implicit transaction, and its ReadyForQuery ends both: so it goes to the
+     * batch's server, unless the batch runs on a replica and it needs the primary. Then a Sync of the proxy's own
+     * ends the batch there first (a batch on a replica only read), the client never sees that Sync's
+     * ReadyForQuery, and the query goes on once it came (asyncpg prepares this way before a COPY).
+     */
+    private void sendAfterBatch(Backend target, Frame frame, List<Classification> cs) {
+        BackendConnection server = batchServer;
+        if (server == null) {
+            send(target, List.of(frame), cs, true);
+            return;
+        }
+        batchServer = null;
+        if (server.backend().isPrimary() || !target.isPrimary()) {
+            transmit(server, List.of(frame), cs, true);
+            return;
+        }
+        afterBatch = new Exchange(List.of(frame), cs, true);
+        afterBatchTarget = target;
+        server.send(Messages.sync(client.alloc()));
+        server.flush();
     }
 
     private RouteDecision route(Classification c) {
@@ -426,7 +453,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         BatchContents contents = BatchContents.of(frames, statements, context.cluster().router());
         List<Classification> executed = contents.executed();
         if (contents.own() > 0) {
-            if (executed.isEmpty() && contents.parsedOthers() == 0) {
+            if (executed.isEmpty() && contents.parsedOthers().isEmpty()) {
                 answerOwn(frames, contents.showsToken(), 0);
             } else {
                 frames.forEach(Frame::release);
@@ -437,7 +464,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         Backend target = transactionBackend;
         if (target == null) {
-            RouteDecision decision = executed.isEmpty() ? null : routeBatch(executed);
+            RouteDecision decision = executed.isEmpty() ? routePrepared(contents.parsedOthers())
+                    : routeBatch(executed);
             if (decision != null && decision.refused()) {
                 boolean sync = frame.type() == MessageType.SYNC;
                 frames.forEach(Frame::release);
@@ -485,6 +513,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         statements.send(server, frame);
         frame.release();
         server.flush();
+    }
+
+    /**
+     * A batch that only prepares (asyncpg's Parse, Describe, Flush before its Bind and Execute) goes where its
+     * statements belong, so the rest of it runs there too; null (the primary) when it parses nothing or the router
+     * would refuse it, which is for the Execute to hear.
+     */
+    private RouteDecision routePrepared(List<String> sql) {
+        if (sql.isEmpty()) {
+            return null;
+        }
+        List<Classification> cs = new ArrayList<>(sql.size());
+        for (String statement : sql) {
+            cs.add(context.cluster().router().classify(statement));
+        }
+        RouteDecision decision = routeBatch(cs);
+        return decision.refused() ? null : decision;
     }
 
     private RouteDecision routeBatch(List<Classification> executed) {
@@ -809,6 +854,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.write(frame.bytes(), client.voidPromise());
             return;
         }
+        if (afterBatch != null) {
+            batchSynced(server, frame);
+            return;
+        }
         int w = quorum.quorumFor(server, inFlight, exchangeFailed, Messages.transactionStatus(frame));
         if (w > 0) {
             quorum.await(server, client, frame, w, ready -> exchangeEnded(server, ready));
@@ -836,6 +885,26 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** The ReadyForQuery that ends the exchange in flight: the session follows it and the client gets it. */
     private void exchangeEnded(BackendConnection server, Frame frame) {
+        exchangeOver(server, frame);
+        client.writeAndFlush(frame.bytes(), client.voidPromise());
+        if (readyAgain()) {
+            drainQueue();
+        }
+    }
+
+    /** The ReadyForQuery of the proxy's own Sync after a batch on a replica: the waiting query goes on. */
+    private void batchSynced(BackendConnection server, Frame ready) {
+        Exchange next = afterBatch;
+        Backend target = afterBatchTarget;
+        afterBatch = null;
+        afterBatchTarget = null;
+        exchangeOver(server, ready);
+        ready.release();
+        send(target, next.frames(), next.classifications(), next.awaitsReady());
+    }
+
+    /** What the session learns from a ReadyForQuery: the exchange is over, and the transaction status. */
+    private void exchangeOver(BackendConnection server, Frame frame) {
         long now = System.nanoTime();
         long took = now - exchangeStartedAt;
         context.exchanged(server.backend(), took, bytesIn, bytesOut);
@@ -870,10 +939,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         inFlight = List.of();
         if (transactionStatus == 'I' && settings.pin() == null) {
             servers.transactionEnded();
-        }
-        client.writeAndFlush(frame.bytes(), client.voidPromise());
-        if (readyAgain()) {
-            drainQueue();
         }
     }
 
@@ -1131,6 +1196,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             afterCatchUp = null;
         }
         stopAwaitingPrimary();
+        if (afterBatch != null) {
+            afterBatch.frames().forEach(Frame::release);
+            afterBatch = null;
+        }
         begin.drop();
         batch.forEach(Frame::release);
         batch.clear();
