@@ -38,12 +38,14 @@ async def main():
     # asyncpg describes the table with Parse/Describe/Flush, then sends the COPY as a simple query
     await asyncio.wait_for(conn.copy_records_to_table(
         "apg_items", records=[(i, "copied %d" % i) for i in range(1000, 21000)], columns=["id", "name"]), 30)
-    seen["copied_in"] = await conn.fetchval("SELECT count(*) FROM apg_items WHERE id >= 1000")
+    # on the primary: with consistency eventual a replica may not have replayed the COPY yet
+    seen["copied_in"] = await conn.fetchval("/* replicant:route=primary */ SELECT count(*) FROM apg_items "
+                                            "WHERE id >= 1000")
     chunks = []
 
     async def collect(data):
         chunks.append(data)
-    await asyncio.wait_for(conn.copy_from_query("SELECT id FROM apg_items WHERE id >= 1000", output=collect), 30)
+    await asyncio.wait_for(conn.copy_from_query("SELECT n FROM generate_series(1, 20000) n", output=collect), 30)
     seen["copied_out_lines"] = b"".join(chunks).count(b"\n")
 
     notified = asyncio.Event()

@@ -87,6 +87,12 @@ class ProxySecurityIT {
                     ResultSet rs = s.executeQuery("SELECT 8")) {
                 assertTrue(rs.next(), "TLS is offered, not forced");
             }
+            try (Connection admin = ProxyFixture.admin(proxy); Statement s = admin.createStatement();
+                    ResultSet rs = s.executeQuery("SHOW CLIENTS")) {
+                assertTrue(rs.next());
+                assertTrue(rs.getString("tls").startsWith("TLSv1.3/TLS_"), "pgjdbc prefers TLS when offered: "
+                        + rs.getString("tls"));
+            }
         }
     }
 

@@ -257,7 +257,7 @@ public final class AdminConsole {
             SocketAddress from = s.localAddress() instanceof DomainSocketAddress ? s.localAddress() : s.address();
             rows.add(List.of("C", nz(s.user()), nz(s.database()), s.state(), host(from), port(from),
                     host(s.localAddress()), port(s.localAddress()), time(s.connectedAt()), time(s.lastRequestAt()),
-                    nz(s.applicationName()), s.tls() ? "TLS" : "", String.valueOf(s.transactionStatus()),
+                    nz(s.applicationName()), tls(s.tls()), String.valueOf(s.transactionStatus()),
                     String.join(",", s.servers().stream().map(c -> c.backend().name()).toList()), nz(s.pinned())));
         }
         return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
@@ -275,7 +275,7 @@ public final class AdminConsole {
                 rows.add(List.of("S", nz(s.user()), nz(s.database()), server == s.active() ? "active" : "idle",
                         backend.host().host(), Integer.toString(backend.host().port()), host(server.localAddress()),
                         port(server.localAddress()), time(server.connectedAt()), time(s.lastRequestAt()),
-                        Integer.toString(server.processId()), nz(s.applicationName()), role(backend), tls(server)));
+                        Integer.toString(server.processId()), nz(s.applicationName()), role(backend), tls(server.tlsSession())));
             }
         }
         for (ServerPool pool : context.pools()) {
@@ -285,7 +285,7 @@ public final class AdminConsole {
                 rows.add(List.of("S", nz(login.get("user")), nz(login.get("database")), "idle", backend.host().host(),
                         Integer.toString(backend.host().port()), host(server.localAddress()),
                         port(server.localAddress()), time(server.connectedAt()), "", Integer.toString(server.processId()),
-                        nz(login.get("application_name")), role(backend), tls(server)));
+                        nz(login.get("application_name")), role(backend), tls(server.tlsSession())));
             }
         }
         return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",
@@ -293,8 +293,7 @@ public final class AdminConsole {
     }
 
     /** pgbouncer's form: protocol/cipher, empty in clear. */
-    private static String tls(BackendConnection server) {
-        SSLSession session = server.tlsSession();
+    private static String tls(SSLSession session) {
         return session == null ? "" : session.getProtocol() + "/" + session.getCipherSuite();
     }
 

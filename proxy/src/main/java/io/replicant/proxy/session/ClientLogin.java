@@ -74,10 +74,6 @@ final class ClientLogin {
         return admin;
     }
 
-    boolean tls() {
-        return tls;
-    }
-
     /** True when servers see the client's own role (proxy.auth_file, proxy.auth_query), not the configured user. */
     boolean ownRole() {
         return roleCredentials;

@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLSession;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +22,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
@@ -1218,7 +1221,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public record Snapshot(String user, String database, String applicationName, SocketAddress address,
             SocketAddress localAddress, long connectedAt, long lastRequestAt, String state,
             char transactionStatus, String pinned, List<BackendConnection> servers, BackendConnection active,
-            int opening, boolean tls) {
+            int opening, SSLSession tls) {
+    }
+
+    /** The client's TLS session, or null in clear. */
+    private SSLSession tlsSession() {
+        SslHandler tls = client.pipeline().get(SslHandler.class);
+        return tls == null ? null : tls.engine().getSession();
     }
 
     public Snapshot snapshot() {
@@ -1228,7 +1237,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
                 applicationName(), client.remoteAddress(), client.localAddress(),
                 connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.all()),
-                running, servers.opening(), login.tls());
+                running, servers.opening(), tlsSession());
     }
 
     // ---------------------------------------------------------------- SessionView
