@@ -172,8 +172,7 @@ public final class StatementClassifier {
                 p.effects.add(SessionEffect.of(SessionEffect.Type.LISTEN));
                 p.sessionBound = true;
                 return p.set(StatementKind.LISTEN, Verdict.SESSION, Reason.SESSION_STATE);
-            case "unlisten":
-                p.sessionBound = true;
+            case "unlisten": // only takes away: a session that listens is bound to its server by its LISTEN
                 return p.set(StatementKind.LISTEN, Verdict.SESSION, Reason.SESSION_STATE);
             case "set":
                 return classifySet(sql, st, p);
@@ -223,6 +222,7 @@ public final class StatementClassifier {
                 p.sessionBound = containsSequence(tokens, "with", "hold");
                 return p.set(StatementKind.CURSOR, Verdict.SESSION, Reason.SESSION_STATE);
             case "load":
+                p.sessionBound = true; // the library stays loaded in the server session
                 return p.set(StatementKind.OTHER, Verdict.SESSION, Reason.SESSION_STATE);
             default:
                 return p.set(StatementKind.OTHER, Verdict.WRITE, Reason.UNPARSEABLE)

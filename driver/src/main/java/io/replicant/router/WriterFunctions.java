@@ -44,7 +44,15 @@ final class WriterFunctions {
         return false;
     }
 
+    /**
+     * Releasing advisory locks is not bound to a server session of its own: a session that holds one is already
+     * bound to its server, and elsewhere there is nothing to release (asyncpg's pool runs pg_advisory_unlock_all()
+     * on every connection it takes back).
+     */
     static boolean isSessionBound(String name) {
+        if (name.startsWith("pg_advisory_unlock")) {
+            return false;
+        }
         for (String prefix : SESSION_BOUND_PREFIXES) {
             if (name.startsWith(prefix)) {
                 return true;

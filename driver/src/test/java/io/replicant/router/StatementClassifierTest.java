@@ -136,6 +136,9 @@ class StatementClassifierTest {
         assertTrue(classifier.classify("SET TRANSACTION READ ONLY").readOnlyBegin());
         assertFalse(classifier.classify("BEGIN").readOnlyBegin());
         assertTrue(classifier.classify("SELECT pg_advisory_lock(1)").sessionBound());
+        assertFalse(classifier.classify("SELECT pg_advisory_unlock_all()").sessionBound());
+        assertFalse(classifier.classify("SELECT pg_advisory_unlock_shared(1)").sessionBound());
+        assertEquals(Verdict.WRITE, classifier.classify("SELECT pg_advisory_unlock(1)").verdict(), "on the primary");
         assertEquals(StatementKind.SAVEPOINT, classifier.classify("ROLLBACK TO SAVEPOINT s1").kind());
     }
 }

@@ -222,6 +222,48 @@ class ProxyTransactionPoolingIT {
         }
     }
 
+    /** What asyncpg's pool sends on every connection it takes back: it must not keep the server for its client. */
+    @Test
+    void asyncpgsResetQueryLeavesTheConnectionToOthers() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  pool_wait_timeout: 2s\n");
+                Connection a = client(proxy, "tp-reset");
+                Connection b = client(proxy, "tp-reset");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            sa.execute("SELECT pg_advisory_unlock_all(); CLOSE ALL; DO $$ BEGIN PERFORM * FROM pg_listening_channels() "
+                    + "LIMIT 1; IF FOUND THEN UNLISTEN *; END IF; END; $$; RESET ALL;");
+            assertEquals(1, intOf(sb, "/* replicant:route=primary */ SELECT 1"),
+                    "the primary's only pooled connection went back after the reset");
+            assertEquals(1, intOf(sa, "/* replicant:route=primary */ SELECT 1"));
+        }
+    }
+
+    /** A cursor that outlives its transaction keeps the server session; one that ends with it does not. */
+    @Test
+    void onlyACursorWithHoldKeepsTheServerForItsClient() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  pool_wait_timeout: 2s\n");
+                Connection a = client(proxy, "tp-cursor");
+                Connection b = client(proxy, "tp-cursor");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            a.setAutoCommit(false);
+            sa.execute("DECLARE tp_plain CURSOR FOR SELECT n FROM generate_series(1, 3) n");
+            assertEquals(1, intOf(sa, "FETCH NEXT FROM tp_plain"));
+            sa.execute("CLOSE tp_plain");
+            a.commit();
+            a.setAutoCommit(true);
+            assertEquals(1, intOf(sb, "/* replicant:route=primary */ SELECT 1"), "no pin for a plain cursor");
+
+            sa.execute("DECLARE tp_held CURSOR WITH HOLD FOR SELECT n FROM generate_series(1, 3) n");
+            SQLException waited = assertThrows(SQLException.class,
+                    () -> intOf(sb, "/* replicant:route=primary */ SELECT 1"));
+            assertEquals("53300", waited.getSQLState(), "the held cursor's session stays with its client");
+            assertEquals(1, intOf(sa, "FETCH NEXT FROM tp_held"));
+            assertEquals(2, intOf(sa, "FETCH NEXT FROM tp_held"));
+            sa.execute("CLOSE tp_held");
+        }
+    }
+
     @Test
     void aClientGoneMidTransactionDoesNotHandItsTransactionOn() throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 1, "");

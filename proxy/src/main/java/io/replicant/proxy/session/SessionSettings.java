@@ -63,10 +63,23 @@ final class SessionSettings {
                     break;
             }
         }
-        if (c.effects().isEmpty() && c.verdict() == Verdict.SESSION) {
-            pin("session_state"); // cursors and other state that cannot follow the session
+        if (c.effects().isEmpty() && c.verdict() == Verdict.SESSION && leavesStateBehind(c)) {
+            pin("session_state"); // cursors WITH HOLD and other state that cannot follow the session
         }
         return before == null ? pin : null;
+    }
+
+    /**
+     * Cursors without WITH HOLD end with their transaction, and CLOSE, FETCH or MOVE only use one (a WITH HOLD
+     * cursor pinned the session when it was declared); UNLISTEN only takes away (LISTEN comes with an effect).
+     * So the reset that poolers and drivers send (asyncpg: CLOSE ALL, UNLISTEN *) keeps a session unpinned.
+     */
+    private static boolean leavesStateBehind(Classification c) {
+        return switch (c.kind()) {
+            case CURSOR -> c.sessionBound();
+            case LISTEN -> false;
+            default -> true;
+        };
     }
 
     void pin(String reason) {
