@@ -165,6 +165,27 @@ class ProxyFlushIT {
         assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id = 3"));
     }
 
+    /**
+     * asyncpg's copy_records_to_table as it goes on the wire: the prepare, then the COPY and all its data at once,
+     * without waiting for CopyInResponse. The data must reach the primary's COPY, not the replica the batch ran
+     * on, nor a server still being handed over.
+     */
+    @Test
+    void copyDataSentAheadOfCopyInResponseFollowsTheCopy() throws Exception {
+        try (WireClient client = new WireClient(proxy)) {
+            client.parse("s_copy_target", "SELECT id FROM pf_items LIMIT 1").describeOrClose('D', 'S', "s_copy_target")
+                    .flush();
+            assertEquals("1 t T", WireClient.describe(client.readUntil('T')));
+            client.query("COPY pf_items (id) FROM STDIN");
+            for (int id = 100; id < 110; id++) {
+                client.copyData(id + "\n");
+            }
+            client.copyDone();
+            assertEquals("G C Z", WireClient.describe(client.readUntil('Z')));
+        }
+        assertEquals(10, countOnPrimary("SELECT count(*) FROM pf_items WHERE id BETWEEN 100 AND 109"));
+    }
+
     private int countOnPrimary(String sql) throws SQLException {
         try (Connection c = ProxyFixture.direct(cluster); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery(sql)) {

@@ -147,6 +147,17 @@ final class WireClient implements AutoCloseable {
         });
     }
 
+    /** CopyData with one text-format row; sent with CopyDone by {@link #copyDone()}. */
+    WireClient copyData(String row) throws IOException {
+        return send('d', body -> body.write(row.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    WireClient copyDone() throws IOException {
+        send('c', body -> { });
+        out.flush();
+        return this;
+    }
+
     WireClient flush() throws IOException {
         send('H', body -> { });
         out.flush();

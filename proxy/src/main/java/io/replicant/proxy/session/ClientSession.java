@@ -265,7 +265,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void onClientFrame(Frame frame) {
         if (awaitingReady() || held()) {
-            if (active != null && isCopyFromClient(frame.type())) {
+            if (isCopyFromClient(frame.type()) && queued.isEmpty() && exchangeSent()) {
                 active.forward(frame);
                 active.flush();
                 frame.release();
@@ -276,6 +276,32 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         dispatch(frame);
+    }
+
+    /**
+     * The exchange in flight has reached its server, so COPY data the client sends after it (asyncpg does not wait
+     * for CopyInResponse) can follow: not while the server is still being connected to, catching up on settings,
+     * or finishing a batch with the proxy's own Sync.
+     */
+    private boolean exchangeSent() {
+        return active != null && !catchingUp && afterBatch == null;
+    }
+
+    /** COPY data that came while its exchange was on its way: the server has the query now, so it follows. */
+    private void forwardQueuedCopyData(BackendConnection server) {
+        boolean forwarded = false;
+        while (!queued.isEmpty() && isCopyFromClient(queued.peek().type())) {
+            Frame frame = queued.poll();
+            server.forward(frame);
+            frame.release();
+            forwarded = true;
+        }
+        if (forwarded) {
+            server.flush();
+            if (queued.isEmpty()) {
+                client.config().setAutoRead(true); // the rest of the data may come
+            }
+        }
     }
 
     /** An exchange is under way and the next client message must wait (a batch after a Flush does not). */
@@ -660,6 +686,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!awaitsReady) {
             batchServer = server;
         }
+        forwardQueuedCopyData(server);
     }
 
     /**
