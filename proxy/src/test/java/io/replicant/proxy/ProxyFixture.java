@@ -122,6 +122,34 @@ final class ProxyFixture {
         return out;
     }
 
+    /** Runs a Python client script from the test resources against the proxy; returns what it printed. */
+    static String runPython(ReplicantProxy proxy, String resource, Path dir) throws Exception {
+        Path script = Path.of(ProxyFixture.class.getResource(resource).toURI());
+        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), "127.0.0.1",
+                Integer.toString(proxy.address().getPort()), LocalPostgresCluster.APP_USER,
+                LocalPostgresCluster.APP_PASSWORD, LocalPostgresCluster.APP_DATABASE)
+                .redirectErrorStream(true).redirectOutput(dir.resolve("py.out").toFile()).start();
+        boolean finished = p.waitFor(90, TimeUnit.SECONDS);
+        if (!finished) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(dir.resolve("py.out"));
+        assertTrue(finished, "the Python client did not finish; it printed: " + out);
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    /** asyncpg_client.py through the proxy: everything it tried worked. */
+    static void assertAsyncpgClientWorks(ReplicantProxy proxy, Path dir) throws Exception {
+        String out = runPython(proxy, "/asyncpg_client.py", dir);
+        for (String expected : List.of("\"prepared_read_on_replica\": true",
+                "\"transaction_read\": [\"updated\", \"1.25\", [\"t1\"], false]", "\"cursor_rows\": 100",
+                "\"error_sqlstate\": \"23505\"", "\"copied_in\": 20000", "\"copied_out_lines\": 20000",
+                "\"notified\": true", "\"pool_sum\": 39800", "\"application_name\": \"asyncpg-test\"")) {
+            assertTrue(out.contains(expected), expected + " not in " + out);
+        }
+    }
+
     static void sleep(long millis) {
         try {
             Thread.sleep(millis);

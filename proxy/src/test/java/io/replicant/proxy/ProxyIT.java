@@ -332,7 +332,7 @@ class ProxyIT {
 
     @Test
     void pythonPsycopg2ClientIsRoutedLikeAnyOther(@TempDir Path dir) throws Exception {
-        String out = runPython("/psycopg2_client.py", dir);
+        String out = ProxyFixture.runPython(proxy, "/psycopg2_client.py", dir);
         for (String expected : List.of("\"autocommit_read_on_replica\": true", "\"error_sqlstate\": \"42P01\"",
                 "\"transaction_read\": \"updated\"", "\"transaction_read_on_replica\": false",
                 "\"application_name\": \"psycopg2-test\"", "\"rows_counted\": 50000")) {
@@ -342,30 +342,7 @@ class ProxyIT {
 
     @Test
     void pythonAsyncpgClientWithItsOwnProtocolCode(@TempDir Path dir) throws Exception {
-        String out = runPython("/asyncpg_client.py", dir);
-        for (String expected : List.of("\"prepared_read_on_replica\": true",
-                "\"transaction_read\": [\"updated\", \"1.25\", [\"t1\"], false]", "\"cursor_rows\": 100",
-                "\"error_sqlstate\": \"23505\"", "\"copied_in\": 20000", "\"copied_out_lines\": 20000",
-                "\"notified\": true", "\"pool_sum\": 39800", "\"application_name\": \"asyncpg-test\"")) {
-            assertTrue(out.contains(expected), expected + " not in " + out);
-        }
-    }
-
-    /** Runs a Python client script from the test resources against the proxy; returns what it printed. */
-    private String runPython(String resource, Path dir) throws Exception {
-        Path script = Path.of(getClass().getResource(resource).toURI());
-        Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), "127.0.0.1",
-                Integer.toString(proxy.address().getPort()), LocalPostgresCluster.APP_USER,
-                LocalPostgresCluster.APP_PASSWORD, LocalPostgresCluster.APP_DATABASE)
-                .redirectErrorStream(true).redirectOutput(dir.resolve("py.out").toFile()).start();
-        boolean finished = p.waitFor(90, TimeUnit.SECONDS);
-        if (!finished) {
-            p.destroyForcibly();
-        }
-        String out = Files.readString(dir.resolve("py.out"));
-        assertTrue(finished, "the Python client did not finish; it printed: " + out);
-        assertEquals(0, p.exitValue(), out);
-        return out;
+        ProxyFixture.assertAsyncpgClientWorks(proxy, dir);
     }
 
     @Test

@@ -222,6 +222,17 @@ class ProxyTransactionPoolingIT {
         }
     }
 
+    /**
+     * asyncpg through shared connections: its prepares with Flush, COPY data sent ahead, and its pool's reset on
+     * every connection it takes back, which must not keep the server for its client.
+     */
+    @Test
+    void asyncpgClientOnSharedConnections(@TempDir Path dir) throws Exception {
+        try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
+            ProxyFixture.assertAsyncpgClientWorks(proxy, dir);
+        }
+    }
+
     /** What asyncpg's pool sends on every connection it takes back: it must not keep the server for its client. */
     @Test
     void asyncpgsResetQueryLeavesTheConnectionToOthers() throws SQLException {
