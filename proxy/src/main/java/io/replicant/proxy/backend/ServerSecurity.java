@@ -1,16 +1,7 @@
 package io.replicant.proxy.backend;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
-import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -18,11 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import javax.crypto.Cipher;
-import javax.crypto.EncryptedPrivateKeyInfo;
-import javax.crypto.SecretKeyFactory;
-import javax.crypto.spec.PBEKeySpec;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
 
 import org.postgresql.PGProperty;
@@ -57,7 +43,6 @@ public final class ServerSecurity {
         DISABLE, PREFER, REQUIRE
     }
 
-    private static final Path USER_DEFAULTS = Path.of(System.getProperty("user.home"), ".postgresql");
     private static final List<PGProperty> NOT_SUPPORTED = List.of(PGProperty.SSL_FACTORY,
             PGProperty.SSL_FACTORY_ARG, PGProperty.SSL_HOSTNAME_VERIFIER, PGProperty.SSL_PASSWORD_CALLBACK);
 
@@ -113,8 +98,8 @@ public final class ServerSecurity {
         try {
             SslContextBuilder builder = SslContextBuilder.forClient();
             if (mode.verifies()) {
-                Path rootCert = file(properties, PGProperty.SSL_ROOT_CERT, "root.crt", true, origin);
-                builder.trustManager(certificates(rootCert, PGProperty.SSL_ROOT_CERT, origin));
+                Path rootCert = PgjdbcKeyFiles.file(properties, PGProperty.SSL_ROOT_CERT, "root.crt", true, origin);
+                builder.trustManager(PgjdbcKeyFiles.certificates(rootCert, PGProperty.SSL_ROOT_CERT, origin));
             } else {
                 builder.trustManager(InsecureTrustManagerFactory.INSTANCE); // pgjdbc's require/prefer/allow
             }
@@ -169,14 +154,14 @@ public final class ServerSecurity {
      * both, pgjdbc's two formats. The default files are used only when they exist.
      */
     private static void clientCertificate(SslContextBuilder builder, Map<String, String> properties, String origin) {
-        Path key = file(properties, PGProperty.SSL_KEY, "postgresql.pk8", false, origin);
+        Path key = PgjdbcKeyFiles.file(properties, PGProperty.SSL_KEY, "postgresql.pk8", false, origin);
         String password = properties.getOrDefault(PGProperty.SSL_PASSWORD.getName(), "");
         String keyName = key == null ? "" : key.getFileName().toString().toLowerCase(Locale.ROOT);
         if (keyName.endsWith(".p12") || keyName.endsWith(".pfx")) {
-            builder.keyManager(pkcs12(key, password, origin));
+            builder.keyManager(PgjdbcKeyFiles.pkcs12(key, password, origin));
             return;
         }
-        Path cert = file(properties, PGProperty.SSL_CERT, "postgresql.crt", false, origin);
+        Path cert = PgjdbcKeyFiles.file(properties, PGProperty.SSL_CERT, "postgresql.crt", false, origin);
         if (cert == null && key == null) {
             return;
         }
@@ -188,89 +173,8 @@ public final class ServerSecurity {
             throw new ConfigException("jdbc." + (cert == null ? PGProperty.SSL_CERT : PGProperty.SSL_KEY).getName(),
                     "missing: a client certificate needs both sslcert and sslkey", origin);
         }
-        builder.keyManager(privateKey(key, password, origin),
-                certificates(cert, PGProperty.SSL_CERT, origin).toArray(new X509Certificate[0]));
-    }
-
-    /**
-     * The property's file, or the default one in ~/.postgresql. A file named in the configuration must exist; a
-     * default one only when {@code defaultRequired} (verify-ca and verify-full need the root certificate).
-     */
-    private static Path file(Map<String, String> properties, PGProperty property, String defaultName,
-            boolean defaultRequired, String origin) {
-        String named = properties.get(property.getName());
-        Path path = named != null ? Path.of(named) : USER_DEFAULTS.resolve(defaultName);
-        if (Files.isReadable(path)) {
-            return path;
-        }
-        if (named == null && !defaultRequired) {
-            return null;
-        }
-        throw new ConfigException("jdbc." + property.getName(), "cannot read " + path
-                + (named == null ? " (the default; set jdbc." + property.getName() + " to the certificate authority "
-                        + "that signed the servers' certificates)" : ""), origin, SqlState.CONFIG_FILE_ERROR, null);
-    }
-
-    private static List<X509Certificate> certificates(Path file, PGProperty property, String origin) {
-        try (InputStream in = Files.newInputStream(file)) {
-            List<X509Certificate> certificates = new ArrayList<>();
-            CertificateFactory.getInstance("X.509").generateCertificates(in)
-                    .forEach(c -> certificates.add((X509Certificate) c));
-            if (certificates.isEmpty()) {
-                throw new GeneralSecurityException("no certificate in it");
-            }
-            return certificates;
-        } catch (IOException | GeneralSecurityException e) {
-            throw unreadable(property, file, "X.509 certificates (PEM or DER)", e, origin);
-        }
-    }
-
-    private static PrivateKey privateKey(Path file, String password, String origin) {
-        try {
-            byte[] der = Files.readAllBytes(file);
-            PKCS8EncodedKeySpec spec;
-            try {
-                EncryptedPrivateKeyInfo encrypted = new EncryptedPrivateKeyInfo(der);
-                // PBES2 (openssl's default) names its real algorithm in the parameters: PBEWithHmacSHA256AndAES_256
-                String algorithm = encrypted.getAlgName().equals("PBES2") ? encrypted.getAlgParameters().toString()
-                        : encrypted.getAlgName();
-                Cipher cipher = Cipher.getInstance(algorithm);
-                cipher.init(Cipher.DECRYPT_MODE, SecretKeyFactory.getInstance(algorithm)
-                        .generateSecret(new PBEKeySpec(password.toCharArray())), encrypted.getAlgParameters());
-                spec = encrypted.getKeySpec(cipher);
-            } catch (IOException notEncrypted) {
-                spec = new PKCS8EncodedKeySpec(der);
-            }
-            for (String algorithm : List.of("RSA", "EC", "EdDSA")) {
-                try {
-                    return KeyFactory.getInstance(algorithm).generatePrivate(spec);
-                } catch (GeneralSecurityException tryNext) {
-                    // the key is of another algorithm
-                }
-            }
-            throw new GeneralSecurityException("not an RSA, EC or EdDSA key");
-        } catch (IOException | GeneralSecurityException e) {
-            throw unreadable(PGProperty.SSL_KEY, file, "a DER PKCS-8 private key (openssl pkcs8 -topk8 -outform DER; "
-                    + "if encrypted, with jdbc.sslpassword)", e, origin);
-        }
-    }
-
-    private static KeyManagerFactory pkcs12(Path file, String password, String origin) {
-        try (InputStream in = Files.newInputStream(file)) {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(in, password.toCharArray());
-            KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            keys.init(store, password.toCharArray());
-            return keys;
-        } catch (IOException | GeneralSecurityException e) {
-            throw unreadable(PGProperty.SSL_KEY, file, "a PKCS-12 key store (with jdbc.sslpassword)", e, origin);
-        }
-    }
-
-    private static ConfigException unreadable(PGProperty property, Path file, String expected, Exception cause,
-            String origin) {
-        return new ConfigException("jdbc." + property.getName(), "cannot read " + file + " as " + expected + ": "
-                + cause.getMessage(), origin, SqlState.CONFIG_FILE_ERROR, cause);
+        builder.keyManager(PgjdbcKeyFiles.privateKey(key, password, origin),
+                PgjdbcKeyFiles.certificates(cert, PGProperty.SSL_CERT, origin).toArray(new X509Certificate[0]));
     }
 
     /** True when a connection starts by asking the server for TLS (every mode but disable and allow). */
