@@ -150,6 +150,17 @@ final class ProxyFixture {
         }
     }
 
+    /** psycopg3_client.py through the proxy: everything it tried worked. */
+    static void assertPsycopg3ClientWorks(ReplicantProxy proxy, Path dir) throws Exception {
+        String out = runPython(proxy, "/psycopg3_client.py", dir);
+        for (String expected : List.of("\"pipelined_inserts\": 200", "\"prepared_read\": \"item 7\"",
+                "\"binary\": [[1, 2, 3], \"00ff\"]", "\"transaction_read\": [\"updated\", false]",
+                "\"server_cursor_rows\": 50", "\"error_sqlstate\": \"23505\"", "\"copied_in\": 5000",
+                "\"pipelined_reads\": [1, 2]", "\"application_name\": \"psycopg3-test\"")) {
+            assertTrue(out.contains(expected), expected + " not in " + out);
+        }
+    }
+
     static void sleep(long millis) {
         try {
             Thread.sleep(millis);

@@ -346,6 +346,11 @@ class ProxyIT {
     }
 
     @Test
+    void pythonPsycopg3ClientInPipelineMode(@TempDir Path dir) throws Exception {
+        ProxyFixture.assertPsycopg3ClientWorks(proxy, dir);
+    }
+
+    @Test
     void notificationsReachAnIdleListener() throws Exception {
         try (Connection listener = viaProxy("extended"); Connection notifier = viaProxy("simple");
                 Statement l = listener.createStatement(); Statement n = notifier.createStatement()) {

@@ -223,13 +223,15 @@ class ProxyTransactionPoolingIT {
     }
 
     /**
-     * asyncpg through shared connections: its prepares with Flush, COPY data sent ahead, and its pool's reset on
-     * every connection it takes back, which must not keep the server for its client.
+     * asyncpg and psycopg 3 through shared connections: asyncpg's prepares with Flush, COPY data sent ahead, and
+     * its pool's reset on every connection it takes back (which must not keep the server for its client);
+     * psycopg's pipeline mode.
      */
     @Test
-    void asyncpgClientOnSharedConnections(@TempDir Path dir) throws Exception {
+    void pythonAsyncClientsOnSharedConnections(@TempDir Path dir) throws Exception {
         try (ReplicantProxy proxy = pooled(cluster, 2, "")) {
             ProxyFixture.assertAsyncpgClientWorks(proxy, dir);
+            ProxyFixture.assertPsycopg3ClientWorks(proxy, dir);
         }
     }
 
