@@ -13,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -343,6 +344,29 @@ class ProxyIT {
     @Test
     void pythonAsyncpgClientWithItsOwnProtocolCode(@TempDir Path dir) throws Exception {
         ProxyFixture.assertAsyncpgClientWorks(proxy, dir);
+    }
+
+    /** pgjdbc sets application_name with SET after its login: rules on it still apply, and SHOW CLIENTS shows it. */
+    @Test
+    void rulesMatchTheApplicationNameAClientSetAfterLogin() throws Exception {
+        String rule = "rules:\n  - name: reports-on-primary\n    match:\n      application_name: '^px-reports'\n"
+                + "    route: primary\n";
+        try (ReplicantProxy ruled = ProxyFixture.start(cluster, rule);
+                Connection reports = ProxyFixture.connect(ruled, "extended", "px-reports-job");
+                Connection other = ProxyFixture.connect(ruled, "extended", "px-web");
+                Statement r = reports.createStatement();
+                Statement o = other.createStatement()) {
+            assertEquals(Set.of("primary"), ranOn(r, "SELECT 1"));
+            assertTrue(ranOn(o, "SELECT 1").iterator().next().startsWith("replica"));
+            try (Connection admin = ProxyFixture.admin(ruled); Statement a = admin.createStatement();
+                    ResultSet rs = a.executeQuery("SHOW CLIENTS")) {
+                Set<String> names = new HashSet<>();
+                while (rs.next()) {
+                    names.add(rs.getString("application_name"));
+                }
+                assertTrue(names.containsAll(Set.of("px-reports-job", "px-web")), names.toString());
+            }
+        }
     }
 
     @Test
