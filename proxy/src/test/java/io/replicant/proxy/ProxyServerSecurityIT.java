@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,6 +114,14 @@ class ProxyServerSecurityIT {
             assertEquals(2, shown.size(), shown.toString());
             assertTrue(shown.stream().allMatch(t -> t.startsWith("TLSv1.3/TLS_")), shown.toString());
         }
+    }
+
+    @Test
+    void aProxyThatCannotTrustItsServersDoesNotStart() {
+        String wrongAuthority = "jdbc:\n  sslmode: verify-ca\n  sslrootcert: " + untrustedAuthority + "\n";
+        SQLException e = assertThrows(SQLException.class, () -> ReplicantProxy.start(
+                ProxyFixture.config(tlsCluster, wrongAuthority), new SimpleMeterRegistry()).close());
+        assertTrue(e.getMessage().contains("PKIX path building failed"), e.getMessage());
     }
 
     @Test
