@@ -3,17 +3,29 @@ package io.replicant.proxy;
 import java.io.File;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
 
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.replicant.config.ConfigException;
 import io.replicant.config.ReplicantConfig;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 
-/** The proxy's TLS for clients, from {@code proxy.tls.cert} and {@code proxy.tls.key}; loaded once, at start. */
-final class TlsSupport {
+/**
+ * The proxy's TLS for clients, from {@code proxy.tls.cert} and {@code proxy.tls.key} (loaded at start and on
+ * RELOAD), and the TLS session of any of its connections.
+ */
+public final class TlsSupport {
     private TlsSupport() {
+    }
+
+    /** The TLS session of a client or server connection, or null when it runs in clear. */
+    public static SSLSession session(Channel channel) {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        return tls == null ? null : tls.engine().getSession();
     }
 
     /**

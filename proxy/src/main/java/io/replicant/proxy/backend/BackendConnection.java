@@ -26,9 +26,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.replicant.proxy.TlsSupport;
 import io.replicant.proxy.Transport;
 import io.replicant.proxy.protocol.BackendDecoder;
 import io.replicant.proxy.protocol.Frame;
@@ -164,8 +164,7 @@ public final class BackendConnection {
 
     /** The TLS session with the server, or null on a clear-text connection. */
     public SSLSession tlsSession() {
-        SslHandler tls = channel.pipeline().get(SslHandler.class);
-        return tls == null ? null : tls.engine().getSession();
+        return TlsSupport.session(channel);
     }
 
     public int processId() {

@@ -14,11 +14,11 @@ import com.ongres.scram.common.util.TlsServerEndpoint;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.handler.ssl.SslHandler;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.proxy.AuthFile;
 import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.TlsSupport;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.Credentials;
 import io.replicant.proxy.protocol.Frame;
@@ -191,8 +191,7 @@ final class ClientLogin {
         auth = exchange;
         if (tls) {
             try {
-                Certificate proxyCertificate = client.pipeline().get(SslHandler.class).engine().getSession()
-                        .getLocalCertificates()[0];
+                Certificate proxyCertificate = TlsSupport.session(client).getLocalCertificates()[0];
                 auth.offerChannelBinding(TlsServerEndpoint.getChannelBindingData((X509Certificate) proxyCertificate));
             } catch (CertificateEncodingException e) {
                 LOG.warn("[proxy] no SCRAM channel binding for {}: {}", client.remoteAddress(), e.getMessage());

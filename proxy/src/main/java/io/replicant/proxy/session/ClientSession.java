@@ -22,11 +22,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.replicant.config.ReplicantOptions;
 import io.replicant.config.SqlState;
 import io.replicant.proxy.ProxyContext;
+import io.replicant.proxy.TlsSupport;
 import io.replicant.proxy.TrafficStats;
 import io.replicant.proxy.admin.AdminConsole;
 import io.replicant.proxy.backend.BackendConnection;
@@ -1251,12 +1251,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             int opening, SSLSession tls) {
     }
 
-    /** The client's TLS session, or null in clear. */
-    private SSLSession tlsSession() {
-        SslHandler tls = client.pipeline().get(SslHandler.class);
-        return tls == null ? null : tls.engine().getSession();
-    }
-
     public Snapshot snapshot() {
         BackendConnection running = active;
         String status = state != State.READY ? "login" : running != null || connecting ? "active" : "idle";
@@ -1264,7 +1258,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return new Snapshot(startup.get("user"), startup.getOrDefault("database", startup.get("user")),
                 applicationName(), client.remoteAddress(), client.localAddress(),
                 connectedAt, lastRequestAt, status, transactionStatus, settings.pin(), List.copyOf(servers.all()),
-                running, servers.opening(), tlsSession());
+                running, servers.opening(), TlsSupport.session(client));
     }
 
     // ---------------------------------------------------------------- SessionView
