@@ -63,6 +63,23 @@ public final class StatementClassifier {
                 statements.size() == 1 && readOnlyBegin, sessionBound, statements.size());
     }
 
+    /**
+     * Where {@code sql} ends a transaction block: the offset just after its first COMMIT, END, ROLLBACK, ABORT or
+     * PREPARE TRANSACTION (not ROLLBACK TO, not AND CHAIN), or -1. PostgreSQL runs what a multi-statement query has
+     * after it outside the transaction, in an implicit one of its own.
+     */
+    public static int transactionBlockEnd(String sql) {
+        SqlLexer.Result lexed = SqlLexer.lex(sql);
+        for (SqlLexer.Statement st : lexed.statements()) {
+            boolean ends = st.startsWith("commit") || st.startsWith("end") || st.startsWith("abort")
+                    || st.startsWith("rollback") && !containsWord(st.tokens(), "to");
+            if (ends && !containsSequence(st.tokens(), "and", "chain") || st.startsWith("prepare", "transaction")) {
+                return st.end();
+            }
+        }
+        return -1;
+    }
+
     private static Classification single(String sql, StatementKind kind, Verdict verdict, Reason reason, String detail) {
         return new Classification(sql, kind, verdict, reason, detail, Set.of(), Set.of(), Set.of(), Hints.NONE,
                 List.of(), false, false, 0);

@@ -141,4 +141,21 @@ class StatementClassifierTest {
         assertEquals(Verdict.WRITE, classifier.classify("SELECT pg_advisory_unlock(1)").verdict(), "on the primary");
         assertEquals(StatementKind.SAVEPOINT, classifier.classify("ROLLBACK TO SAVEPOINT s1").kind());
     }
+
+    /** Where a text's transaction block ends: {@code |} marks the expected offset in each case. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '#', value = {
+            "SELECT 1; COMMIT|; INSERT INTO t VALUES (1)",
+            "end|",
+            "ROLLBACK WORK|; SELECT 1",
+            "abort| /* ; */; SELECT 1",
+            "SELECT 'COMMIT'; COMMIT AND NO CHAIN|; SELECT 2",
+            "COMMIT AND CHAIN; SELECT 1; ROLLBACK|; SELECT 2",
+            "ROLLBACK TO SAVEPOINT s; SAVEPOINT t; PREPARE TRANSACTION 'x'|; SELECT 1",
+            "SELECT 1; /* COMMIT; */ SELECT 2",
+            "SELECT 'unterminated; COMMIT"})
+    void transactionBlockEnd(String marked) { // no mark: -1
+        String sql = marked.replace("|", "");
+        assertEquals(marked.indexOf('|'), StatementClassifier.transactionBlockEnd(sql), sql);
+    }
 }

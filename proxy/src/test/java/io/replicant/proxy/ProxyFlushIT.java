@@ -26,7 +26,8 @@ import io.replicant.testkit.StatementLog;
 /**
  * A Flush in the middle of a batch (as cursor-style clients send) routes the batch's first part; the rest follows
  * to the same server and must be tracked like any other statement: statements parsed there, session state, and
- * statements that cannot run there.
+ * statements that cannot run there. And the other split: a batch or query that ends a read-only transaction (on a
+ * replica) and goes on.
  */
 @ExtendWith(PostgresClusterExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -191,6 +192,50 @@ class ProxyFlushIT {
                 ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getInt(1);
+        }
+    }
+
+    /**
+     * A read-only transaction runs on a replica; what one query or batch sends after its COMMIT or ROLLBACK runs
+     * outside it, as on PostgreSQL: a write there reaches the primary (it used to fail on the replica, 25006), and
+     * after an error in the transaction's part nothing of the rest runs.
+     */
+    @Test
+    void whatFollowsTheEndOfAReadOnlyTransactionIsRoutedAfresh() throws Exception {
+        try (Connection direct = ProxyFixture.direct(cluster); Statement check = direct.createStatement();
+                WireClient client = new WireClient(proxy)) {
+            check.execute("CREATE TABLE IF NOT EXISTS pf_after (id int PRIMARY KEY)");
+            check.execute("TRUNCATE pf_after");
+            cluster.awaitReplay();
+
+            assertEquals("C Z", WireClient.describe(client.query("BEGIN READ ONLY").readUntil('Z')));
+            List<WireClient.Message> simple = client.query("SELECT pg_is_in_recovery(); COMMIT;"
+                    + " INSERT INTO pf_after VALUES (1); SELECT pg_is_in_recovery()").readUntil('Z');
+            assertEquals("T D C C C T D C Z", WireClient.describe(simple));
+            assertEquals(List.of("t", "f"), simple.stream().filter(m -> m.type() == 'D').map(m -> m.firstColumn()).toList(),
+                    "the transaction's part on a replica, the rest on the primary");
+            assertEquals('I', (char) simple.get(simple.size() - 1).body()[0]);
+
+            assertEquals("C Z", WireClient.describe(client.query("BEGIN READ ONLY").readUntil('Z')));
+            client.parse("", "SELECT pg_is_in_recovery()").bind("").execute()
+                    .parse("", "ROLLBACK").bind("").execute()
+                    .parse("", "INSERT INTO pf_after VALUES (2)").bind("").execute()
+                    .parse("", "SELECT pg_is_in_recovery()").bind("").execute().sync();
+            List<WireClient.Message> batch = client.readUntil('Z');
+            assertEquals("1 2 D C 1 2 C 1 2 C 1 2 D C Z", WireClient.describe(batch));
+            assertEquals(List.of("t", "f"), batch.stream().filter(m -> m.type() == 'D').map(m -> m.firstColumn()).toList());
+
+            assertEquals("C Z", WireClient.describe(client.query("BEGIN READ ONLY").readUntil('Z')));
+            List<WireClient.Message> failed = client.query("SELECT 1/0; COMMIT; INSERT INTO pf_after VALUES (3)")
+                    .readUntil('Z');
+            assertEquals("E(22012: division by zero) Z", WireClient.describe(failed));
+            assertEquals('E', (char) failed.get(failed.size() - 1).body()[0], "still in the failed transaction");
+            assertEquals("C Z", WireClient.describe(client.query("ROLLBACK").readUntil('Z')));
+
+            try (ResultSet rs = check.executeQuery("SELECT array_agg(id ORDER BY id)::text FROM pf_after")) {
+                rs.next();
+                assertEquals("{1,2}", rs.getString(1), "both writes on the primary, the one after the error nowhere");
+            }
         }
     }
 }

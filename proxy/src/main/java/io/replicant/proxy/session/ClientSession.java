@@ -43,6 +43,7 @@ import io.replicant.router.Reason;
 import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
+import io.replicant.router.StatementClassifier;
 import io.replicant.router.SessionView;
 
 /**
@@ -372,7 +373,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     transactionBackend = decision.backend();
                     transactionStartedAt = System.nanoTime();
                     answerLocally("BEGIN");
-                } else {
+                } else if (!splitAtTransactionEnd(frame, sql, c)) {
                     sendAfterBatch(decision.backend(), frame, List.of(c));
                 }
                 break;
@@ -415,6 +416,40 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         afterBatchTarget = target;
         server.send(Messages.sync(client.alloc()));
         server.flush();
+    }
+
+    /**
+     * A read-only transaction runs on a replica, but what a multi-statement query sends after the transaction's
+     * COMMIT or ROLLBACK runs outside it on PostgreSQL, and may need the primary. So the query is split there:
+     * the transaction ends on its replica first, and the rest is routed afresh (false: nothing to split).
+     */
+    private boolean splitAtTransactionEnd(Frame query, String sql, Classification c) {
+        if (transactionBackend == null || transactionBackend.isPrimary() || c.statementCount() < 2
+                || batchServer != null) {
+            return false;
+        }
+        int end = StatementClassifier.transactionBlockEnd(sql);
+        Router router = context.cluster().router();
+        String rest = end < 0 ? null : sql.substring(end);
+        if (rest == null || router.classify(rest).statementCount() == 0) {
+            return false;
+        }
+        query.release();
+        String first = sql.substring(0, end);
+        endTransactionFirst(List.of(new Frame(MessageType.QUERY, Messages.query(client.alloc(), first))),
+                List.of(router.classify(first)), List.of(new Frame(MessageType.QUERY, Messages.query(client.alloc(), rest))));
+        return true;
+    }
+
+    /**
+     * Runs {@code first}, which ends the transaction on its replica, with a ReadyForQuery the client does not see;
+     * then {@code rest} as if the client had sent it next. If {@code first} failed, PostgreSQL skips the rest (up to
+     * Sync), so the proxy drops it and the client gets that ReadyForQuery. Takes ownership of the frames.
+     */
+    private void endTransactionFirst(List<Frame> first, List<Classification> cs, List<Frame> rest) {
+        afterBatch = new Exchange(new ArrayList<>(rest), List.of(), true);
+        afterBatchTarget = null;
+        send(transactionBackend, first, cs, true);
     }
 
     private RouteDecision route(Classification c) {
@@ -492,6 +527,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         Backend target = transactionBackend;
+        BatchContents.TransactionEnd end = contents.transactionEnd();
+        if (target != null && !target.isPrimary() && end != null && frame.type() == MessageType.SYNC) {
+            List<Frame> first = new ArrayList<>(frames.subList(0, end.execute() + 1));
+            first.add(new Frame(MessageType.SYNC, Messages.sync(client.alloc())));
+            endTransactionFirst(first, executed.subList(0, end.executed()),
+                    frames.subList(end.execute() + 1, frames.size()));
+            return;
+        }
         if (target == null) {
             RouteDecision decision = executed.isEmpty() ? routePrepared(contents.parsedOthers())
                     : routeBatch(executed);
@@ -922,15 +965,33 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** The ReadyForQuery of the proxy's own Sync after a batch on a replica: the waiting query goes on. */
+    /**
+     * The ReadyForQuery of the proxy's own Sync after a batch on a replica, or of the part of a query or batch that
+     * ended the transaction there: what waited goes on.
+     */
     private void batchSynced(BackendConnection server, Frame ready) {
         Exchange next = afterBatch;
         Backend target = afterBatchTarget;
         afterBatch = null;
         afterBatchTarget = null;
+        boolean failed = exchangeFailed;
         exchangeOver(server, ready);
-        ready.release();
-        send(target, next.frames(), next.classifications(), next.awaitsReady());
+        if (target != null) {
+            ready.release();
+            send(target, next.frames(), next.classifications(), next.awaitsReady());
+        } else if (failed || transactionStatus != 'I') {
+            next.frames().forEach(Frame::release); // skipped, as the server skips what follows an error
+            client.writeAndFlush(ready.bytes(), client.voidPromise());
+            if (readyAgain()) {
+                drainQueue();
+            }
+        } else {
+            ready.release();
+            for (int i = next.frames().size() - 1; i >= 0; i--) {
+                queued.addFirst(next.frames().get(i));
+            }
+            drainQueue();
+        }
     }
 
     /** What the session learns from a ReadyForQuery: the exchange is over, and the transaction status. */
