@@ -102,8 +102,14 @@ final class ProxyFixture {
     /** Like {@link #run}, connecting to {@code database} (the last argument of the command line). */
     static String runOn(ReplicantProxy proxy, String database, Path dir, String program, String... args)
             throws IOException, InterruptedException {
+        return runAt(proxy.address().getPort(), database, dir, program, args);
+    }
+
+    /** Like {@link #run}, against whatever listens on {@code port} (a server, for a direct baseline). */
+    static String runAt(int port, String database, Path dir, String program, String... args)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(PostgresBinaries.locate().path(program), "-h",
-                "127.0.0.1", "-p", Integer.toString(proxy.address().getPort()), "-U", LocalPostgresCluster.APP_USER));
+                "127.0.0.1", "-p", Integer.toString(port), "-U", LocalPostgresCluster.APP_USER));
         command.addAll(List.of(args));
         command.add(database);
         ProcessBuilder pb = new ProcessBuilder(command);
