@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -29,6 +30,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.replicant.config.HostSpec;
+import io.replicant.config.YamlConfigLoader;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.proxy.backend.BackendLoginException;
 import io.replicant.proxy.backend.Credentials;
@@ -113,6 +115,39 @@ class ProxyServerSecurityIT {
             }
             assertEquals(2, shown.size(), shown.toString());
             assertTrue(shown.stream().allMatch(t -> t.startsWith("TLSv1.3/TLS_")), shown.toString());
+        }
+    }
+
+    /**
+     * A cancel travels inside TLS like the session it cancels, so its secret key is never sent in clear: the only
+     * path to the primary is a relay that records how each connection begins, and none begins with a CancelRequest.
+     */
+    @Test
+    void aCancelTravelsInsideTlsLikeItsSession() throws Exception {
+        try (ConnectionStarts relay = new ConnectionStarts(tlsCluster.primary().port());
+                ReplicantProxy proxy = ReplicantProxy.start(YamlConfigLoader.parse("relay.yaml",
+                        ProxyFixture.yaml(tlsCluster, verifyFull()).replaceFirst("hosts: \\[[^]]*]",
+                                "hosts: [127.0.0.1:" + relay.port() + "]"), Map.of()).build(), new SimpleMeterRegistry());
+                Connection c = ProxyFixture.connect(proxy, "simple", "tls-cancel");
+                Statement s = c.createStatement()) {
+            CompletableFuture<SQLException> sleeping = CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.execute("SELECT pg_sleep(30)");
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            ProxyFixture.sleep(500);
+            s.cancel();
+            SQLException e = sleeping.get(10, TimeUnit.SECONDS);
+            assertNotNull(e, "the query was not cancelled");
+            assertEquals("57014", e.getSQLState(), e.getMessage());
+            List<Integer> codes = relay.codes();
+            assertTrue(codes.size() >= 2, "the session and its cancel went through the relay: " + codes);
+            assertTrue(codes.stream().allMatch(code -> code == ConnectionStarts.SSL_REQUEST),
+                    "every connection asked for TLS first (" + ConnectionStarts.CANCEL_REQUEST + " is a cancel in clear): "
+                            + codes);
         }
     }
 

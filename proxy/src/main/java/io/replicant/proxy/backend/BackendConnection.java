@@ -64,6 +64,7 @@ public final class BackendConnection {
     private static final long CANCEL_TIMEOUT_SECONDS = 5;
     private final Backend backend;
     private final Channel channel;
+    private final ServerSecurity security;
     private final Map<String, String> parameters = new HashMap<>();
     private volatile Listener listener;
     private int processId;
@@ -82,9 +83,10 @@ public final class BackendConnection {
     private boolean quorumWaitInstalled;
     private final long connectedAt = System.currentTimeMillis();
 
-    private BackendConnection(Backend backend, Channel channel) {
+    private BackendConnection(Backend backend, Channel channel, ServerSecurity security) {
         this.backend = backend;
         this.channel = channel;
+        this.security = security;
     }
 
     /**
@@ -126,8 +128,8 @@ public final class BackendConnection {
                 ready.tryFailure(f.cause());
                 return;
             }
-            BackendConnection connection = new BackendConnection(backend, connect.channel());
-            Runnable login = () -> connection.login(ready, startup, credentials, security);
+            BackendConnection connection = new BackendConnection(backend, connect.channel(), security);
+            Runnable login = () -> connection.login(ready, startup, credentials);
             if (askForTls) {
                 connect.channel().pipeline().addLast(new TlsRequest(backend, security, connectTimeoutMillis, ready,
                         login));
@@ -138,8 +140,7 @@ public final class BackendConnection {
         });
     }
 
-    private void login(Promise<BackendConnection> ready, Map<String, String> startup, Credentials credentials,
-            ServerSecurity security) {
+    private void login(Promise<BackendConnection> ready, Map<String, String> startup, Credentials credentials) {
         channel.pipeline().addLast(new BackendDecoder(),
                 new Handler(ready, startup.get("user"), credentials, security));
         channel.writeAndFlush(Messages.startup(channel.alloc(), startup));
@@ -264,22 +265,31 @@ public final class BackendConnection {
     /**
      * Asks the server to cancel what this connection is running, the way clients do: a CancelRequest with the
      * connection's process id and secret key, on a connection of its own, which the server closes once it has
-     * signalled the session.
+     * signalled the session. When this connection uses TLS, so does the cancel's (as libpq's since PostgreSQL 17;
+     * servers before it accept that too), so the secret key never crosses the network in clear.
      */
     public void cancel() {
         Promise<Void> done = channel.eventLoop().newPromise();
         cancelling = done;
         new Bootstrap().group(channel.eventLoop()).channel(Transport.channel())
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(NOTHING_YET)
                 .connect(new InetSocketAddress(backend.host().host(), backend.host().port()))
                 .addListener((ChannelFuture f) -> {
                     if (!f.isSuccess()) {
                         done.trySuccess(null);
                         return;
                     }
-                    f.channel().closeFuture().addListener(c -> done.trySuccess(null));
-                    f.channel().writeAndFlush(Messages.cancelRequest(f.channel().alloc(), processId, secretKey));
-                    f.channel().eventLoop().schedule(() -> f.channel().close(), CANCEL_TIMEOUT_SECONDS,
+                    Channel c = f.channel();
+                    c.closeFuture().addListener(closed -> done.trySuccess(null));
+                    Runnable request = () -> c.writeAndFlush(Messages.cancelRequest(c.alloc(), processId, secretKey));
+                    if (tlsSession() != null) { // a failed handshake closes the channel: the cancel is lost, as in libpq
+                        c.pipeline().addLast(new TlsRequest(backend, security, (int) TimeUnit.SECONDS.toMillis(
+                                CANCEL_TIMEOUT_SECONDS), c.eventLoop().newPromise(), request));
+                        c.writeAndFlush(Messages.sslRequest(c.alloc()));
+                    } else {
+                        request.run();
+                    }
+                    c.eventLoop().schedule(() -> c.close(), CANCEL_TIMEOUT_SECONDS,
                             TimeUnit.SECONDS); // a server that never closes it must not hold the connection back
                 });
     }
