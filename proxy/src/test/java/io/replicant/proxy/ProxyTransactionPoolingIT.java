@@ -13,8 +13,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -65,6 +67,47 @@ class ProxyTransactionPoolingIT {
         p.setProperty("ApplicationName", application);
         p.setProperty("prepareThreshold", "1"); // named server-side statements from the first execution
         return DriverManager.getConnection(ProxyFixture.url(proxy), p);
+    }
+
+    /**
+     * Clients that log in with different application_names (libpq sends it at login) share one pool: the connection
+     * takes each borrower's name as it is lent, and a name set later follows its client.
+     */
+    @Test
+    void applicationsWithNamesOfTheirOwnShareOnePool() throws Exception {
+        Properties atLogin = ProxyFixture.credentials();
+        atLogin.setProperty("assumeMinServerVersion", "15"); // application_name in the startup packet, as libpq does
+        String sql = "/* replicant:route=primary */ SELECT current_setting('application_name') || ' ' || pg_backend_pid()";
+        try (ReplicantProxy proxy = pooled(cluster, 1, "")) {
+            Properties a = (Properties) atLogin.clone();
+            a.setProperty("ApplicationName", "tp-app-a");
+            Properties b = (Properties) atLogin.clone();
+            b.setProperty("ApplicationName", "tp-app-b");
+            try (Connection ca = DriverManager.getConnection(ProxyFixture.url(proxy), a);
+                    Connection cb = DriverManager.getConnection(ProxyFixture.url(proxy), b);
+                    Statement sa = ca.createStatement(); Statement sb = cb.createStatement()) {
+                Set<String> pids = new HashSet<>();
+                for (int i = 0; i < 3; i++) {
+                    for (Statement s : List.of(sa, sb)) {
+                        String[] seen = singleValue(s, sql).split(" ");
+                        assertEquals(s == sa ? "tp-app-a" : "tp-app-b", seen[0]);
+                        pids.add(seen[1]);
+                    }
+                }
+                assertEquals(1, pids.size(), "both clients used the pool's one primary connection: " + pids);
+                sb.execute("SET application_name = 'tp-app-b2'");
+                assertEquals("tp-app-a", singleValue(sa, sql).split(" ")[0]);
+                assertEquals("tp-app-b2", singleValue(sb, sql).split(" ")[0]);
+                assertEquals("tp-app-b2", cb.getClientInfo("ApplicationName"));
+            }
+        }
+    }
+
+    private static String singleValue(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
     }
 
     @Test

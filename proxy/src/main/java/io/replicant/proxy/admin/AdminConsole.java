@@ -285,7 +285,7 @@ public final class AdminConsole {
                 rows.add(List.of("S", nz(login.get("user")), nz(login.get("database")), "idle", backend.host().host(),
                         Integer.toString(backend.host().port()), host(server.localAddress()),
                         port(server.localAddress()), time(server.connectedAt()), "", Integer.toString(server.processId()),
-                        nz(login.get("application_name")), role(backend), tls(server.tlsSession())));
+                        nz(server.parameters().get("application_name")), role(backend), tls(server.tlsSession())));
             }
         }
         return Result.rows("SHOW", List.of("type", "user", "database", "state", "addr", "port", "local_addr",

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -65,7 +66,9 @@ public final class BackendConnection {
     private final Backend backend;
     private final Channel channel;
     private final ServerSecurity security;
-    private final Map<String, String> parameters = new HashMap<>();
+    /** The application_name this connection logged in with, which RESET ALL returns it to. */
+    private final String startupApplicationName;
+    private final Map<String, String> parameters = new ConcurrentHashMap<>(); // SHOW SERVERS reads it elsewhere
     private volatile Listener listener;
     private int processId;
     private int secretKey;
@@ -83,10 +86,11 @@ public final class BackendConnection {
     private boolean quorumWaitInstalled;
     private final long connectedAt = System.currentTimeMillis();
 
-    private BackendConnection(Backend backend, Channel channel, ServerSecurity security) {
+    private BackendConnection(Backend backend, Channel channel, ServerSecurity security, String applicationName) {
         this.backend = backend;
         this.channel = channel;
         this.security = security;
+        this.startupApplicationName = applicationName;
     }
 
     /**
@@ -128,7 +132,8 @@ public final class BackendConnection {
                 ready.tryFailure(f.cause());
                 return;
             }
-            BackendConnection connection = new BackendConnection(backend, connect.channel(), security);
+            BackendConnection connection = new BackendConnection(backend, connect.channel(), security,
+                    startup.getOrDefault("application_name", ""));
             Runnable login = () -> connection.login(ready, startup, credentials);
             if (askForTls) {
                 connect.channel().pipeline().addLast(new TlsRequest(backend, security, connectTimeoutMillis, ready,
@@ -153,6 +158,10 @@ public final class BackendConnection {
     /** The server's ParameterStatus values from login and since (server_version, client_encoding, …). */
     public Map<String, String> parameters() {
         return parameters;
+    }
+
+    public String startupApplicationName() {
+        return startupApplicationName;
     }
 
     public long connectedAt() {
@@ -338,6 +347,10 @@ public final class BackendConnection {
         public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
             Frame frame = (Frame) msg;
             if (loggedIn) {
+                if (frame.type() == MessageType.PARAMETER_STATUS) { // e.g. after a SET application_name
+                    ByteBuf body = frame.body();
+                    parameters.put(Frame.readCString(body), Frame.readCString(body));
+                }
                 listener.onFrame(BackendConnection.this, frame);
                 return;
             }

@@ -201,7 +201,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return;
             }
             if (f.isSuccess()) {
-                completeLogin(((BackendConnection) f.getNow()).parameters());
+                completeLogin(ServerParameters.forClient(((BackendConnection) f.getNow()).parameters(),
+                        login.startup())); // a pooled connection may carry another client's application_name
                 servers.transactionEnded();
             } else {
                 loginFailed(f.cause());
@@ -238,8 +239,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (reportedParameters == null) {
             return; // still logging in: completeLogin sends them all
         }
+        // the client's own application_name stands: a shared connection may carry another client's
         server.parameters().forEach((k, v) -> {
-            if (!v.equals(reportedParameters.put(k, v))) {
+            if (!k.equals("application_name") && !v.equals(reportedParameters.put(k, v))) {
                 client.write(Messages.parameterStatus(client.alloc(), k, v));
             }
         });
@@ -437,7 +439,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         query.release();
         String first = sql.substring(0, end);
         endTransactionFirst(List.of(new Frame(MessageType.QUERY, Messages.query(client.alloc(), first))),
-                List.of(router.classify(first)), List.of(new Frame(MessageType.QUERY, Messages.query(client.alloc(), rest))));
+                List.of(router.classify(first)),
+                List.of(new Frame(MessageType.QUERY, Messages.query(client.alloc(), rest))));
         return true;
     }
 
@@ -694,7 +697,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!retried && mayRunAgain(cs, awaitsReady)) {
             retry.arm(frames, cs);
         }
-        String catchUp = transactionRan() ? null : settings.catchUp(server);
+        String catchUp = transactionRan() ? null
+                : settings.catchUp(server, login.startup().getOrDefault("application_name", ""));
         if (catchUp != null) {
             server.applyFeedback(false); // a replayed SET or RESET ALL may change synchronous_commit: set it again after
         }

@@ -35,10 +35,20 @@ import io.replicant.router.Backend;
  */
 public final class ServerPool implements BackendConnection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(ServerPool.class);
-    /** Which connections may be shared: same loop, same server, same login (user, database, options, …). */
+    /**
+     * Which connections may be shared: same loop, same server, same login (user, database, options, …), whatever
+     * the clients' application_name: each borrower's is set on the connection as it is lent (SessionSettings), so
+     * many applications with names of their own do not each get a pool, and connections, of their own.
+     */
     public record Key(EventLoop loop, Backend backend, Map<String, String> parameters) {
         public Key {
             parameters = Map.copyOf(parameters);
+        }
+
+        static Key of(EventLoop loop, Backend backend, Map<String, String> startup) {
+            Map<String, String> shared = new HashMap<>(startup);
+            shared.remove("application_name");
+            return new Key(loop, backend, shared);
         }
     }
 
@@ -59,6 +69,8 @@ public final class ServerPool implements BackendConnection.Listener {
     private int users;
     /** Whose keys new connections log in with: the latest borrower's (the same role, so the same keys). */
     private Credentials credentials;
+    /** And its startup parameters: the key's, with its application_name. */
+    private Map<String, String> startup;
 
     private final ScheduledFuture<?> eviction;
 
@@ -84,8 +96,9 @@ public final class ServerPool implements BackendConnection.Listener {
     }
 
     /** A connection for a session: an idle one, a new one while under the limit, or the next one released. */
-    Future<BackendConnection> acquire(Credentials login) {
+    Future<BackendConnection> acquire(Credentials login, Map<String, String> parameters) {
         this.credentials = login;
+        this.startup = parameters;
         BackendConnection connection;
         while ((connection = idle.pollFirst()) != null) {
             if (connection.isOpen()) {
@@ -158,7 +171,7 @@ public final class ServerPool implements BackendConnection.Listener {
 
     private void openFor(Promise<BackendConnection> lent) {
         open++;
-        context.openServer(key.loop(), key.backend(), key.parameters(), credentials).addListener(f -> {
+        context.openServer(key.loop(), key.backend(), startup, credentials).addListener(f -> {
                     if (!f.isSuccess()) {
                         open--;
                         lent.tryFailure(f.cause());

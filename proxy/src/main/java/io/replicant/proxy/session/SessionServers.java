@@ -54,8 +54,8 @@ final class SessionServers {
             return pending;
         }
         Future<BackendConnection> future = pooled
-                ? pools.computeIfAbsent(backend, b -> context.pool(new ServerPool.Key(loop, b, parameters)).attach())
-                        .acquire(credentials)
+                ? pools.computeIfAbsent(backend, b -> context.pool(ServerPool.Key.of(loop, b, parameters)).attach())
+                        .acquire(credentials, parameters)
                 : context.openServer(loop, backend, parameters, credentials);
         if (future.isDone()) { // an idle pooled connection: take it now (Netty may run listeners later)
             acquired(backend, future);

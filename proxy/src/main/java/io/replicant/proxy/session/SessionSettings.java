@@ -90,19 +90,28 @@ final class SessionSettings {
 
     /**
      * The settings {@code server} has not applied yet, as one SQL text (marking them applied), or null. A shared
-     * server connection that carries another session's settings is reset first.
+     * server connection that carries another session's settings is reset first, and takes this session's
+     * {@code applicationName} (the one it logged in with), which is not among what pooled connections are shared by.
      */
-    String catchUp(BackendConnection server) {
-        String reset = null;
+    String catchUp(BackendConnection server, String applicationName) {
+        String first = null;
         if (server.settingsOwner() != this) {
-            reset = server.appliedSettings() > 0 ? "RESET ALL" : null;
+            boolean reset = server.appliedSettings() > 0;
+            String name = reset ? server.startupApplicationName()
+                    : server.parameters().getOrDefault("application_name", "");
+            first = reset ? "RESET ALL" : null;
+            if (!name.equals(applicationName)) {
+                String set = "SET application_name = E'"
+                        + applicationName.replace("\\", "\\\\").replace("'", "\\'") + "'";
+                first = first == null ? set : first + "; " + set;
+            }
             server.settingsOwner(this);
         }
         if (server.appliedSettings() >= log.size()) {
-            return reset;
+            return first;
         }
         String sql = String.join("; ", log.subList(server.appliedSettings(), log.size()));
         server.appliedSettings(log.size());
-        return reset == null ? sql : reset + "; " + sql;
+        return first == null ? sql : first + "; " + sql;
     }
 }
