@@ -238,4 +238,25 @@ class ProxyFlushIT {
             }
         }
     }
+
+    /**
+     * After an error, PostgreSQL skips all a client sends up to Sync, a simple query too. When that query needs the
+     * primary and the failed batch ran on a replica, the proxy ends the batch there with a Sync of its own, so it
+     * skips the rest itself: nothing of it runs, and the client's Sync gets its ReadyForQuery.
+     */
+    @Test
+    void afterAFailedBatchOnAReplicaAQueryAndAllUpToSyncAreSkipped() throws Exception {
+        try (WireClient client = new WireClient(proxy)) {
+            client.parse("", "SELECT 1/0").bind("").execute().flush();
+            assertEquals("1 E(22012: division by zero)", WireClient.describe(client.readUntil('E'))); // at Bind
+            client.query("INSERT INTO pf_items VALUES (9001)");
+            client.parse("", "INSERT INTO pf_items VALUES (9002)").bind("").execute().sync();
+            List<WireClient.Message> answer = client.readUntil('Z');
+            assertEquals("Z", WireClient.describe(answer), "nothing but the Sync's answer");
+            assertEquals('I', (char) answer.get(0).body()[0]);
+            assertEquals("C Z", WireClient.describe(client.query("INSERT INTO pf_items VALUES (9003)").readUntil('Z')));
+        }
+        assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id BETWEEN 9001 AND 9003"),
+                "only the last one ran");
+    }
 }

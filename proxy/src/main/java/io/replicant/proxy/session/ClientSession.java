@@ -112,6 +112,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final ReadPosition position;
     private final OwnSettings ownSettings;
     private boolean exchangeFailed;
+    /**
+     * A batch failed and the proxy's own Sync ended it on its server, so that server no longer skips what the client
+     * sends until its Sync, as PostgreSQL does after an error: the proxy does, and answers that Sync itself.
+     */
+    private boolean skippingToSync;
     private final SessionSettings settings = new SessionSettings();
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
@@ -343,6 +348,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void dispatch(Frame frame) {
         if (admin != null && frame.type() != MessageType.TERMINATE) {
             admin.onFrame(frame, client, this); // takes ownership
+            return;
+        }
+        if (skippingToSync && frame.type() != MessageType.TERMINATE) {
+            frame.release();
+            if (frame.type() == MessageType.SYNC) {
+                skippingToSync = false;
+                client.writeAndFlush(Messages.readyForQuery(client.alloc(), transactionStatus), client.voidPromise());
+                readyAgain();
+            }
             return;
         }
         switch (frame.type()) {
@@ -980,7 +994,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         afterBatchTarget = null;
         boolean failed = exchangeFailed;
         exchangeOver(server, ready);
-        if (target != null) {
+        if (target != null && failed) { // the batch failed: PostgreSQL skips the query, and all else up to Sync
+            ready.release();
+            next.frames().forEach(Frame::release);
+            skippingToSync = true;
+            drainQueue();
+        } else if (target != null) {
             ready.release();
             send(target, next.frames(), next.classifications(), next.awaitsReady());
         } else if (failed || transactionStatus != 'I') {
