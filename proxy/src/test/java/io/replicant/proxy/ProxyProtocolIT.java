@@ -48,7 +48,7 @@ class ProxyProtocolIT {
             new Sql("SELECT generate_series(1, 3) AS n", 0),
             new Sql("SELECT $1::text || '-x' AS t", 1),
             new Sql("SELECT count(*) FROM pp_static", 0),
-            new Sql("SELECT 1/0", 0),
+            new Sql("SELECT 1/0", 0), // index 4: a batch fails with it on purpose
             new Sql("SELEC 1", 0),
             new Sql("INSERT INTO pp_log (v) VALUES ($1::int) RETURNING v", 1),
             new Sql("UPDATE pp_log SET v = v WHERE v < 0", 0), // takes no row lock the other conversation could wait on
@@ -279,9 +279,18 @@ class ProxyProtocolIT {
                         // after a Flush on a replica is refused by design) follows to the same server
                         steps.add(step("H", WireClient::flush));
                         if (queryMayEndIt && random.nextBoolean()) {
-                            // or a simple query, which ends the batch as Sync would (asyncpg sends its COPY so);
-                            // not after an error, when PostgreSQL would skip it while it waits for a Sync
+                            // or a simple query, which ends the batch as Sync would (asyncpg sends its COPY so)
                             String query = AFTER_FLUSH.get(random.nextInt(AFTER_FLUSH.size()));
+                            if (random.nextInt(3) == 0) {
+                                // unless the batch failed: then PostgreSQL skips the query, and all else up to Sync
+                                Sql failing = PARSED.get(4);
+                                steps.add(step("P/B/E(" + failing.text() + ")", c -> c.parse("", failing.text())
+                                        .bind("", "", List.of()).execute("", 0)));
+                                statements.put("", failing);
+                                steps.add(step("Q(" + query + ")", c -> c.query(query)));
+                                steps.add(step("S", WireClient::sync));
+                                return steps;
+                            }
                             steps.add(step("Q(" + query + ")", c -> c.query(query)));
                             return steps;
                         }

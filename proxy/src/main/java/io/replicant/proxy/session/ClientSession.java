@@ -44,6 +44,7 @@ import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
 import io.replicant.router.StatementClassifier;
+import io.replicant.router.Verdict;
 import io.replicant.router.SessionView;
 
 /**
@@ -361,7 +362,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         switch (frame.type()) {
             case MessageType.QUERY:
-                statements.simpleQuery();
+                if (batchServer == null) {
+                    statements.simpleQuery(); // after a Flush, once it runs (sendAfterBatch): it may be skipped
+                }
                 String sql = Messages.querySql(frame);
                 ProxyStatement own = ProxyStatement.of(sql);
                 if (own != null) {
@@ -412,10 +415,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /**
      * Sends a simple query or function call. After a batch that ended with Flush rather than Sync, PostgreSQL runs
-     * it in that batch's session and implicit transaction, and its ReadyForQuery ends both: so it goes to the
-     * batch's server, unless the batch runs on a replica and it needs the primary. Then a Sync of the proxy's own
-     * ends the batch there first (a batch on a replica only read), the client never sees that Sync's
-     * ReadyForQuery, and the query goes on once it came (asyncpg prepares this way before a COPY).
+     * it in that batch's session and implicit transaction, and its ReadyForQuery ends both; after an error in the
+     * batch it skips it, and all else up to Sync. So a Sync of the proxy's own ends the batch first, whose
+     * ReadyForQuery the client never sees, and the query goes on once it came (asyncpg prepares this way before a
+     * COPY), to the primary if it needs it, else to the batch's server; or, if the batch failed, the proxy skips it
+     * and the rest up to the client's Sync. Only a batch that wrote outside a transaction block keeps the query in
+     * its implicit transaction, on its server (the primary), as PostgreSQL would: if the query fails, so do its writes.
      */
     private void sendAfterBatch(Backend target, Frame frame, List<Classification> cs) {
         BackendConnection server = batchServer;
@@ -424,14 +429,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         batchServer = null;
-        if (server.backend().isPrimary() || !target.isPrimary()) {
+        boolean elsewhere = !server.backend().isPrimary() && target.isPrimary(); // a batch on a replica only read
+        if (!elsewhere && transactionStatus == 'I' && !inFlight.stream().allMatch(c -> c.verdict() == Verdict.READ)) {
+            queryRuns(frame);
             transmit(server, List.of(frame), cs, true);
             return;
         }
         afterBatch = new Exchange(List.of(frame), cs, true);
-        afterBatchTarget = target;
+        afterBatchTarget = elsewhere ? target : server.backend();
         server.send(Messages.sync(client.alloc()));
         server.flush();
+    }
+
+    /** A simple query goes to a server after a Flush: PostgreSQL drops the unnamed statement as it runs it. */
+    private void queryRuns(Frame frame) {
+        if (frame.type() == MessageType.QUERY) {
+            statements.simpleQuery();
+        }
     }
 
     /**
@@ -1001,6 +1015,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             drainQueue();
         } else if (target != null) {
             ready.release();
+            queryRuns(next.frames().get(0));
             send(target, next.frames(), next.classifications(), next.awaitsReady());
         } else if (failed || transactionStatus != 'I') {
             next.frames().forEach(Frame::release); // skipped, as the server skips what follows an error
