@@ -89,24 +89,17 @@ class ProxyTransactionPoolingIT {
                 Set<String> pids = new HashSet<>();
                 for (int i = 0; i < 3; i++) {
                     for (Statement s : List.of(sa, sb)) {
-                        String[] seen = singleValue(s, sql).split(" ");
+                        String[] seen = textOf(s, sql).split(" ");
                         assertEquals(s == sa ? "tp-app-a" : "tp-app-b", seen[0]);
                         pids.add(seen[1]);
                     }
                 }
                 assertEquals(1, pids.size(), "both clients used the pool's one primary connection: " + pids);
                 sb.execute("SET application_name = 'tp-app-b2'");
-                assertEquals("tp-app-a", singleValue(sa, sql).split(" ")[0]);
-                assertEquals("tp-app-b2", singleValue(sb, sql).split(" ")[0]);
+                assertEquals("tp-app-a", textOf(sa, sql).split(" ")[0]);
+                assertEquals("tp-app-b2", textOf(sb, sql).split(" ")[0]);
                 assertEquals("tp-app-b2", cb.getClientInfo("ApplicationName"));
             }
-        }
-    }
-
-    private static String singleValue(Statement s, String sql) throws SQLException {
-        try (ResultSet rs = s.executeQuery(sql)) {
-            assertTrue(rs.next());
-            return rs.getString(1);
         }
     }
 
