@@ -15,6 +15,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -99,7 +100,66 @@ class ProxyTransactionPoolingIT {
                 assertEquals("tp-app-a", textOf(sa, sql).split(" ")[0]);
                 assertEquals("tp-app-b2", textOf(sb, sql).split(" ")[0]);
                 assertEquals("tp-app-b2", cb.getClientInfo("ApplicationName"));
+                sb.execute("RESET ALL"); // on the connection client a opened: back to b's own name, not a's
+                assertEquals("tp-app-b", textOf(sb, sql).split(" ")[0]);
+                assertEquals("tp-app-b", cb.getClientInfo("ApplicationName"));
             }
+        }
+    }
+
+    /**
+     * Clients in other time zones and date styles share one pool too, each seeing its own settings. RESET ALL (an
+     * asyncpg pool sends it at each release) and RESET return to the client's startup values, as on PostgreSQL,
+     * and the client is told those, not the server's defaults a pooled connection returns to. A value the server
+     * refuses ends the client's session as PostgreSQL ends it at login, and the others go on.
+     */
+    @Test
+    void clientsWithSettingsOfTheirOwnShareOnePoolAndResetToThem() throws Exception {
+        String sql = "/* replicant:route=primary */ SELECT concat_ws('|', current_setting('TimeZone'),"
+                + " current_setting('DateStyle'), current_setting('application_name'), pg_backend_pid())";
+        Map<String, String> berlin = Map.of("TimeZone", "Europe/Berlin", "DateStyle", "SQL, DMY",
+                "application_name", "tp-berlin");
+        Map<String, String> york = Map.of("timezone", "America/New_York", "application_name", "tp-york"); // as PGTZ
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  auth: trust\n");
+                WireClient a = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER, berlin);
+                WireClient b = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER, york)) {
+            assertEquals("Europe/Berlin", WireClient.parameterStatus(a.login()).get("TimeZone"));
+            Set<String> pids = new HashSet<>();
+            for (int i = 0; i < 3; i++) {
+                String[] seenByA = a.query(sql).singleValue().split("\\|");
+                String[] seenByB = b.query(sql).singleValue().split("\\|");
+                assertEquals(List.of("Europe/Berlin", "SQL, DMY", "tp-berlin"), List.of(seenByA).subList(0, 3));
+                assertEquals(List.of("America/New_York", "tp-york"), List.of(seenByB[0], seenByB[2]));
+                assertNotEquals("SQL, DMY", seenByB[1], "a's date style must not reach b");
+                pids.add(seenByA[3]);
+                pids.add(seenByB[3]);
+            }
+            assertEquals(1, pids.size(), "both clients used the pool's one primary connection: " + pids);
+
+            assertEquals(Map.of("TimeZone", "Asia/Tokyo"),
+                    WireClient.parameterStatus(a.query("SET TimeZone = 'Asia/Tokyo'").readUntil('Z')));
+            assertTrue(b.query(sql).singleValue().startsWith("America/New_York|"));
+            assertTrue(a.query(sql).singleValue().startsWith("Asia/Tokyo|SQL, DMY|tp-berlin|"));
+            assertEquals(Map.of("TimeZone", "Europe/Berlin"),
+                    WireClient.parameterStatus(a.query("RESET ALL").readUntil('Z')),
+                    "told its own startup values, which changed only for TimeZone");
+            assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
+            a.query("SET TimeZone = 'Asia/Tokyo'").readUntil('Z');
+            assertEquals(Map.of("TimeZone", "Europe/Berlin"),
+                    WireClient.parameterStatus(a.query("RESET timezone").readUntil('Z')));
+            assertTrue(b.query(sql).singleValue().startsWith("America/New_York|"));
+            assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
+
+            try (WireClient mars = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER,
+                    Map.of("TimeZone", "Mars/Olympus_Mons"))) {
+                List<WireClient.Message> answer = mars.query(sql).readUntil('E');
+                WireClient.Message error = answer.get(answer.size() - 1);
+                assertEquals("22023", error.sqlState(), WireClient.describe(answer));
+                assertEquals("FATAL", error.field('S'));
+                assertTrue(error.field('M').contains("Mars/Olympus_Mons"), error.field('M'));
+            }
+            assertTrue(b.query(sql).singleValue().startsWith("America/New_York|"));
+            assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
         }
     }
 

@@ -11,7 +11,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.replicant.testkit.LocalPostgresCluster;
 
@@ -52,6 +54,7 @@ final class WireClient implements AutoCloseable {
     private final Socket socket;
     private final DataOutputStream out;
     private final DataInputStream in;
+    private final List<Message> login;
 
     WireClient(ReplicantProxy proxy) throws IOException {
         this(proxy.address().getPort(), LocalPostgresCluster.APP_USER);
@@ -59,6 +62,11 @@ final class WireClient implements AutoCloseable {
 
     /** Logs in to whatever listens on {@code port} on the loopback (the proxy, or a server) as {@code user}. */
     WireClient(int port, String user) throws IOException {
+        this(port, user, Map.of());
+    }
+
+    /** The same, with more startup parameters (TimeZone, application_name, …). */
+    WireClient(int port, String user, Map<String, String> parameters) throws IOException {
         socket = new Socket();
         socket.connect(new InetSocketAddress("127.0.0.1", port), 2000);
         socket.setSoTimeout(10_000);
@@ -72,11 +80,32 @@ final class WireClient implements AutoCloseable {
         cString(body, user);
         cString(body, "database");
         cString(body, LocalPostgresCluster.APP_DATABASE);
+        for (Map.Entry<String, String> parameter : parameters.entrySet()) {
+            cString(body, parameter.getKey());
+            cString(body, parameter.getValue());
+        }
         body.writeByte(0);
         out.writeInt(startup.size() + 4);
         out.write(startup.toByteArray());
         out.flush();
-        readUntil('Z');
+        login = readUntil('Z');
+    }
+
+    /** The answer to the login, up to ReadyForQuery. */
+    List<Message> login() {
+        return login;
+    }
+
+    /** The ParameterStatus values among {@code messages}, in order (a later value of a name replaces an earlier). */
+    static Map<String, String> parameterStatus(List<Message> messages) {
+        Map<String, String> reported = new LinkedHashMap<>();
+        for (Message m : messages) {
+            if (m.type() == 'S') {
+                String[] nameAndValue = new String(m.body(), StandardCharsets.UTF_8).split("\0", -1);
+                reported.put(nameAndValue[0], nameAndValue[1]);
+            }
+        }
+        return reported;
     }
 
     /** A simple Query. */

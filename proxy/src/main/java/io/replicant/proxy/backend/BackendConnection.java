@@ -66,8 +66,6 @@ public final class BackendConnection {
     private final Backend backend;
     private final Channel channel;
     private final ServerSecurity security;
-    /** The application_name this connection logged in with, which RESET ALL returns it to. */
-    private final String startupApplicationName;
     private final Map<String, String> parameters = new ConcurrentHashMap<>(); // SHOW SERVERS reads it elsewhere
     private volatile Listener listener;
     private int processId;
@@ -75,6 +73,7 @@ public final class BackendConnection {
     /** Whose session settings were applied here (shared connections change hands), and how many of them. */
     private Object settingsOwner;
     private int appliedSettings;
+    private Map<String, String> carriedParameters = Map.of();
     private boolean used;
     private long idleSince;
     private Future<Void> cancelling;
@@ -86,11 +85,10 @@ public final class BackendConnection {
     private boolean quorumWaitInstalled;
     private final long connectedAt = System.currentTimeMillis();
 
-    private BackendConnection(Backend backend, Channel channel, ServerSecurity security, String applicationName) {
+    private BackendConnection(Backend backend, Channel channel, ServerSecurity security) {
         this.backend = backend;
         this.channel = channel;
         this.security = security;
-        this.startupApplicationName = applicationName;
     }
 
     /**
@@ -132,8 +130,7 @@ public final class BackendConnection {
                 ready.tryFailure(f.cause());
                 return;
             }
-            BackendConnection connection = new BackendConnection(backend, connect.channel(), security,
-                    startup.getOrDefault("application_name", ""));
+            BackendConnection connection = new BackendConnection(backend, connect.channel(), security);
             Runnable login = () -> connection.login(ready, startup, credentials);
             if (askForTls) {
                 connect.channel().pipeline().addLast(new TlsRequest(backend, security, connectTimeoutMillis, ready,
@@ -160,8 +157,13 @@ public final class BackendConnection {
         return parameters;
     }
 
-    public String startupApplicationName() {
-        return startupApplicationName;
+    /** The tracked startup parameters the proxy set here for the client it is lent to (transaction pooling). */
+    public Map<String, String> carriedParameters() {
+        return carriedParameters;
+    }
+
+    public void carriedParameters(Map<String, String> values) {
+        this.carriedParameters = values;
     }
 
     public long connectedAt() {

@@ -122,6 +122,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** A settings catch-up runs on `active`; the client's frame waits in `afterCatchUp`. */
     private boolean catchingUp;
     private Exchange afterCatchUp;
+    /** Statements of the catch-up under way that completed, and the error of one that set the client's own up. */
+    private int caughtUp;
+    private BackendLoginException loginParameterError;
     private final IdleTimer idleTimer;
     private final QuorumCommit quorum;
     private final boolean defersBegin;
@@ -132,6 +135,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Map<String, String> reportedParameters;
     /** As the client was last told (pgjdbc sets it with SET after login); read by the admin console. */
     private volatile String applicationName = "";
+    /** Reports of the client's own startup parameters, held until the exchange ends (see holdReport). */
+    private final Map<String, String> pendingReports = new LinkedHashMap<>();
 
     public ClientSession(ProxyContext context) {
         this.context = context;
@@ -208,7 +213,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             if (f.isSuccess()) {
                 completeLogin(ServerParameters.forClient(((BackendConnection) f.getNow()).parameters(),
-                        login.startup())); // a pooled connection may carry another client's application_name
+                        login.startup())); // the client is told its own startup values
                 servers.transactionEnded();
             } else {
                 loginFailed(f.cause());
@@ -219,6 +224,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void completeLogin(Map<String, String> parameters) {
         reportedParameters = new HashMap<>(parameters);
         applicationName = login.startup().getOrDefault("application_name", "");
+        settings.loggedIn(servers.pooled() ? TrackedParameters.sentIn(login.startup()) : Map.of());
         client.write(Messages.authentication(client.alloc(), MessageType.AUTH_OK, null));
         parameters.forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
         cancelKey = context.register(this);
@@ -228,15 +234,45 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         idleTimer.idle(client.eventLoop(), 'I');
     }
 
-    /** A ParameterStatus on its way to the client (after a SET): what the client now believes. */
-    private void reported(Frame parameterStatus) {
+    /**
+     * A ParameterStatus from the server on its way to the client (after a SET). One of the client's own startup
+     * parameters waits for the end of the exchange, where the session knows whether a RESET there took it to the
+     * server's default, which the proxy is about to put right (see {@link #releaseReports}).
+     *
+     * @return true if held
+     */
+    private boolean holdReport(Frame parameterStatus) {
         ByteBuf body = parameterStatus.body();
         String name = Frame.readCString(body);
         String value = Frame.readCString(body);
+        if (settings.owns(name)) {
+            pendingReports.put(name, value);
+            parameterStatus.release();
+            return true;
+        }
+        believes(name, value);
+        return false;
+    }
+
+    /** What the client now believes a parameter's value is. */
+    private void believes(String name, String value) {
         reportedParameters.put(name, value);
         if (name.equals("application_name")) {
             applicationName = value;
         }
+    }
+
+    /** The held reports, with the client's own values where the proxy restores them, ahead of ReadyForQuery. */
+    private void releaseReports() {
+        Set<String> restored = settings.restoredByExchange();
+        pendingReports.forEach((name, value) -> {
+            String reported = restored.contains(name) ? settings.ownValue(name) : value;
+            if (!reported.equals(reportedParameters.get(name))) { // PostgreSQL reports changes only
+                believes(name, reported);
+                client.write(Messages.parameterStatus(client.alloc(), name, reported));
+            }
+        });
+        pendingReports.clear();
     }
 
     /** A new primary connection: its parameters are what the client should see; tell it what changed. */
@@ -245,9 +281,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (reportedParameters == null) {
             return; // still logging in: completeLogin sends them all
         }
-        // the client's own application_name stands: a shared connection may carry another client's
+        // the client's own startup parameters stand: pooled connections log in without them
         server.parameters().forEach((k, v) -> {
-            if (!k.equals("application_name") && !v.equals(reportedParameters.put(k, v))) {
+            if (!settings.owns(k) && !v.equals(reportedParameters.put(k, v))) {
                 client.write(Messages.parameterStatus(client.alloc(), k, v));
             }
         });
@@ -725,8 +761,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!retried && mayRunAgain(cs, awaitsReady)) {
             retry.arm(frames, cs);
         }
-        String catchUp = transactionRan() ? null
-                : settings.catchUp(server, login.startup().getOrDefault("application_name", ""));
+        pendingReports.clear();
+        String catchUp = transactionRan() ? null : settings.catchUp(server);
         if (catchUp != null) {
             server.applyFeedback(false); // a replayed SET or RESET ALL may change synchronous_commit: set it again after
         }
@@ -740,6 +776,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             server.send(Messages.query(client.alloc(), catchUp));
             server.flush();
             catchingUp = true;
+            caughtUp = 0;
             afterCatchUp = new Exchange(frames, cs, awaitsReady);
             return;
         }
@@ -929,8 +966,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         byte type = frame.type();
-        if (type == MessageType.PARAMETER_STATUS) {
-            reported(frame);
+        if (type == MessageType.PARAMETER_STATUS && holdReport(frame)) {
+            return;
         }
         if (type == MessageType.ERROR_RESPONSE) {
             statements.failed();
@@ -1058,6 +1095,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         }
+        releaseReports();
         if (server.backend().isPrimary()) {
             context.cluster().committedAt(now); // token consistency: other sessions' reads must see it
         } else {
@@ -1086,10 +1124,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return true;
     }
 
-    /** Answers to a settings catch-up: swallowed; if a replica refused a setting, the session moves to the primary. */
+    /**
+     * Answers to a settings catch-up: swallowed. If the server refused one of the client's own startup parameters,
+     * the client gets the error as PostgreSQL gives it at login; if it refused a replayed setting, the session
+     * moves to the primary.
+     */
     private void onCatchUpFrame(BackendConnection server, Frame frame) {
         byte type = frame.type();
-        if (type == MessageType.ERROR_RESPONSE) {
+        if (type == MessageType.COMMAND_COMPLETE) {
+            caughtUp++;
+        } else if (type == MessageType.ERROR_RESPONSE && caughtUp < settings.loginStatements()) {
+            // a startup parameter the server refuses, as it would at login
+            loginParameterError = new BackendLoginException(Messages.errorField(frame, Messages.FIELD_CODE),
+                    Messages.errorField(frame, Messages.FIELD_MESSAGE));
+        } else if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
             LOG.warn("[proxy] replaying session settings on {} failed ({}); the session is pinned to the primary",
                     server, Messages.errorField(frame, Messages.FIELD_MESSAGE));
@@ -1103,6 +1151,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Exchange pending = afterCatchUp;
         afterCatchUp = null;
         boolean sent;
+        if (loginParameterError != null) {
+            pending.frames().forEach(Frame::release);
+            settings.pin("login_parameters"); // what the connection holds now is unknown: it is not shared again
+            fatal(loginParameterError.sqlState(), loginParameterError.getMessage());
+            return;
+        }
         if (exchangeFailed) {
             pinToPrimary("replay_failed");
             sent = safely(() -> send(context.cluster().primary(), pending.frames(), pending.classifications(),

@@ -37,8 +37,11 @@ public final class ServerPool implements BackendConnection.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(ServerPool.class);
     /**
      * Which connections may be shared: same loop, same server, same login (user, database, options, …), whatever
-     * the clients' application_name: each borrower's is set on the connection as it is lent (SessionSettings), so
-     * many applications with names of their own do not each get a pool, and connections, of their own.
+     * the clients' {@link TrackedParameters} (application_name, TimeZone, …): connections log in without them and
+     * take each borrower's with SET as they are lent (SessionSettings), so applications that name themselves, or
+     * run in other time zones, do not each get a pool, and connections, of their own.
+     *
+     * @param parameters the startup parameters the pool's connections log in with
      */
     public record Key(EventLoop loop, Backend backend, Map<String, String> parameters) {
         public Key {
@@ -46,9 +49,7 @@ public final class ServerPool implements BackendConnection.Listener {
         }
 
         static Key of(EventLoop loop, Backend backend, Map<String, String> startup) {
-            Map<String, String> shared = new HashMap<>(startup);
-            shared.remove("application_name");
-            return new Key(loop, backend, shared);
+            return new Key(loop, backend, TrackedParameters.withoutTracked(startup));
         }
     }
 
@@ -69,8 +70,6 @@ public final class ServerPool implements BackendConnection.Listener {
     private int users;
     /** Whose keys new connections log in with: the latest borrower's (the same role, so the same keys). */
     private Credentials credentials;
-    /** And its startup parameters: the key's, with its application_name. */
-    private Map<String, String> startup;
 
     private final ScheduledFuture<?> eviction;
 
@@ -96,9 +95,8 @@ public final class ServerPool implements BackendConnection.Listener {
     }
 
     /** A connection for a session: an idle one, a new one while under the limit, or the next one released. */
-    Future<BackendConnection> acquire(Credentials login, Map<String, String> parameters) {
+    Future<BackendConnection> acquire(Credentials login) {
         this.credentials = login;
-        this.startup = parameters;
         BackendConnection connection;
         while ((connection = idle.pollFirst()) != null) {
             if (connection.isOpen()) {
@@ -171,7 +169,7 @@ public final class ServerPool implements BackendConnection.Listener {
 
     private void openFor(Promise<BackendConnection> lent) {
         open++;
-        context.openServer(key.loop(), key.backend(), startup, credentials).addListener(f -> {
+        context.openServer(key.loop(), key.backend(), key.parameters(), credentials).addListener(f -> {
                     if (!f.isSuccess()) {
                         open--;
                         lent.tryFailure(f.cause());

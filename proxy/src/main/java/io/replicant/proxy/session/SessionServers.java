@@ -55,7 +55,7 @@ final class SessionServers {
         }
         Future<BackendConnection> future = pooled
                 ? pools.computeIfAbsent(backend, b -> context.pool(ServerPool.Key.of(loop, b, parameters)).attach())
-                        .acquire(credentials, parameters)
+                        .acquire(credentials)
                 : context.openServer(loop, backend, parameters, credentials);
         if (future.isDone()) { // an idle pooled connection: take it now (Netty may run listeners later)
             acquired(backend, future);

@@ -1,8 +1,11 @@
 package io.replicant.proxy.session;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 import io.replicant.config.StatementKind;
 import io.replicant.proxy.backend.BackendConnection;
@@ -21,6 +24,29 @@ final class SessionSettings {
 
     private final List<String> log = new ArrayList<>();
     private String pin;
+    /**
+     * The client's tracked startup parameters (see {@link TrackedParameters}) that its server connections do not
+     * log in with, so that the proxy sets them: in transaction pooling, those the client sent; else none.
+     */
+    private Map<String, String> own = Map.of();
+    /** How many statements of the last catch-up set the connection up for this client (RESET ALL, own values). */
+    private int loginStatements;
+    /** Own parameters that a statement of the exchange in flight reset and whose values the proxy restores. */
+    private final Set<String> restored = new HashSet<>();
+
+    void loggedIn(Map<String, String> ownParameters) {
+        this.own = Map.copyOf(ownParameters);
+    }
+
+    /** Whether {@code name} is one of the client's own parameters, whose reports the session corrects. */
+    boolean owns(String name) {
+        return own.containsKey(name);
+    }
+
+    /** The value the client sent at login for one of its own parameters. */
+    String ownValue(String name) {
+        return own.get(name);
+    }
 
     /** Why the session is pinned to the primary, or null. */
     String pin() {
@@ -45,12 +71,21 @@ final class SessionSettings {
                     }
                     if (!idle || c.kind() == StatementKind.BEGIN || log.size() >= MAX_SETTINGS) {
                         pin("session_state");
-                    } else {
-                        boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
-                        log.add(effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL");
-                        if (current) {
-                            server.appliedSettings(log.size()); // it ran there
+                        break;
+                    }
+                    boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
+                    String entry = effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL";
+                    List<String> restore = new ArrayList<>();
+                    for (String name : TrackedParameters.resetBy(effect)) {
+                        if (own.containsKey(name)) { // the connection went back to the server's default
+                            restore.add(TrackedParameters.set(name, own.get(name)));
+                            restored.add(name);
                         }
+                    }
+                    TrackedParameters.setBy(effect).ifPresent(restored::remove); // the client's own SET stands
+                    log.add(restore.isEmpty() ? entry : entry + "; " + String.join("; ", restore));
+                    if (current && restore.isEmpty()) {
+                        server.appliedSettings(log.size()); // it ran there; a restore runs at the next catch-up
                     }
                     break;
                 case DROP:
@@ -89,29 +124,48 @@ final class SessionSettings {
     }
 
     /**
-     * The settings {@code server} has not applied yet, as one SQL text (marking them applied), or null. A shared
-     * server connection that carries another session's settings is reset first, and takes this session's
-     * {@code applicationName} (the one it logged in with), which is not among what pooled connections are shared by.
+     * Own parameters that the exchange just over reset and the proxy restores before the client's next statement,
+     * which the client must be told in place of the server's defaults; cleared by the call.
      */
-    String catchUp(BackendConnection server, String applicationName) {
-        String first = null;
+    Set<String> restoredByExchange() {
+        if (restored.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> names = Set.copyOf(restored);
+        restored.clear();
+        return names;
+    }
+
+    /**
+     * What {@code server} must run before this session's next statement, as one SQL text, or null: on a shared
+     * connection another session used, RESET ALL if that one's settings were applied and the client's own
+     * parameters; then the settings it has not applied yet (all marked applied).
+     */
+    String catchUp(BackendConnection server) {
+        if (server.settingsOwner() == this && server.appliedSettings() >= log.size()) {
+            return null;
+        }
+        List<String> statements = new ArrayList<>();
         if (server.settingsOwner() != this) {
-            boolean reset = server.appliedSettings() > 0;
-            String name = reset ? server.startupApplicationName()
-                    : server.parameters().getOrDefault("application_name", "");
-            first = reset ? "RESET ALL" : null;
-            if (!name.equals(applicationName)) {
-                String set = "SET application_name = E'"
-                        + applicationName.replace("\\", "\\\\").replace("'", "\\'") + "'";
-                first = first == null ? set : first + "; " + set;
+            if (server.appliedSettings() > 0) {
+                statements.add("RESET ALL");
+                server.carriedParameters(Map.of()); // pooled connections log in without them
             }
+            statements.addAll(TrackedParameters.changes(server.carriedParameters(), own));
+            server.carriedParameters(own);
             server.settingsOwner(this);
         }
-        if (server.appliedSettings() >= log.size()) {
-            return first;
-        }
-        String sql = String.join("; ", log.subList(server.appliedSettings(), log.size()));
+        loginStatements = statements.size();
+        statements.addAll(log.subList(server.appliedSettings(), log.size()));
         server.appliedSettings(log.size());
-        return first == null ? sql : first + "; " + sql;
+        return statements.isEmpty() ? null : String.join("; ", statements);
+    }
+
+    /**
+     * How many statements of the last catch-up set the connection up for this client: if one of them fails, the
+     * client's own startup parameters are wrong, which PostgreSQL refuses at login.
+     */
+    int loginStatements() {
+        return loginStatements;
     }
 }
