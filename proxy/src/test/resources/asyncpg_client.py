@@ -60,6 +60,19 @@ async def main():
     doubled = await asyncio.gather(*[pool.fetchval("SELECT $1::int * 2", i) for i in range(200)])
     seen["pool_sum"] = sum(doubled)
     await pool.close()
+
+    # startup settings of its own, changed by each user and put back by the pool's reset (RESET ALL) at release
+    pool = await asyncpg.create_pool(**dsn, min_size=1, max_size=2, server_settings={
+        "application_name": "asyncpg-pool", "TimeZone": "Pacific/Auckland"})
+    settings = set()
+    for _ in range(10):
+        async with pool.acquire() as c:
+            settings.add(await c.fetchval("SELECT current_setting('TimeZone') || ' ' || "
+                                          "current_setting('application_name')"))
+            settings.add(c.get_settings().TimeZone + " " + c.get_settings().application_name)
+            await c.execute("SET TimeZone = 'UTC'; SET application_name = 'changed'")
+    await pool.close()
+    seen["pool_settings"] = sorted(settings)
     seen["application_name"] = await conn.fetchval("SHOW application_name")
     await conn.close()
     print(json.dumps(seen))

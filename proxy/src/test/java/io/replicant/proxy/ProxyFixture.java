@@ -151,7 +151,8 @@ final class ProxyFixture {
         for (String expected : List.of("\"prepared_read_on_replica\": true",
                 "\"transaction_read\": [\"updated\", \"1.25\", [\"t1\"], false]", "\"cursor_rows\": 100",
                 "\"error_sqlstate\": \"23505\"", "\"copied_in\": 20000", "\"copied_out_lines\": 20000",
-                "\"notified\": true", "\"pool_sum\": 39800", "\"application_name\": \"asyncpg-test\"")) {
+                "\"notified\": true", "\"pool_sum\": 39800", "\"application_name\": \"asyncpg-test\"",
+                "\"pool_settings\": [\"Pacific/Auckland asyncpg-pool\"]")) {
             assertTrue(out.contains(expected), expected + " not in " + out);
         }
     }
