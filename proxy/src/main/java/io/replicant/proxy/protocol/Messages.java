@@ -298,9 +298,19 @@ public final class Messages {
         return finish(buf);
     }
 
-    /** The tag of a CommandComplete, such as {@code INSERT 0 1} or {@code COMMIT}. */
-    public static String commandTag(Frame commandComplete) {
-        return Frame.readCString(commandComplete.body());
+    /** Whether a CommandComplete's tag is {@code tag} (ASCII), compared without decoding it: it runs per answer. */
+    public static boolean hasCommandTag(Frame commandComplete, String tag) {
+        ByteBuf bytes = commandComplete.bytes();
+        if (bytes.readableBytes() != 5 + tag.length() + 1) {
+            return false;
+        }
+        int start = bytes.readerIndex() + 5;
+        for (int i = 0; i < tag.length(); i++) {
+            if (bytes.getByte(start + i) != tag.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -34,9 +34,6 @@ import io.replicant.router.Verdict;
  */
 final class QuorumCommit {
     private static final Logger LOG = LoggerFactory.getLogger(QuorumCommit.class);
-    /** Message lengths (type byte, length, NUL-terminated tag) of CommandComplete "COMMIT" and "ROLLBACK". */
-    private static final int COMMIT_LENGTH = 5 + "COMMIT".length() + 1;
-    private static final int ROLLBACK_LENGTH = 5 + "ROLLBACK".length() + 1;
 
     private final Cluster cluster;
     private final boolean replay;
@@ -88,14 +85,9 @@ final class QuorumCommit {
 
     /** A CommandComplete from the primary: whether the exchange committed or rolled back a transaction. */
     void commandComplete(Frame frame) {
-        int length = frame.bytes().readableBytes();
-        if (length != COMMIT_LENGTH && length != ROLLBACK_LENGTH) {
-            return; // neither tag: most answers, decided without decoding
-        }
-        String tag = Messages.commandTag(frame);
-        if (tag.equals("COMMIT")) {
+        if (Messages.hasCommandTag(frame, "COMMIT")) {
             sawCommit = true;
-        } else if (tag.equals("ROLLBACK")) {
+        } else if (Messages.hasCommandTag(frame, "ROLLBACK")) {
             sawRollback = true; // also the answer to COMMIT in a failed transaction
         }
     }

@@ -1,7 +1,9 @@
 package io.replicant.proxy.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -19,9 +21,13 @@ class MessagesTest {
     @Test
     void commandTag() {
         // 'C', length 11, "COMMIT\0"
-        assertEquals("COMMIT", Messages.commandTag(frame("43 0000000b 434f4d4d4954 00")));
+        assertTrue(Messages.hasCommandTag(frame("43 0000000b 434f4d4d4954 00"), "COMMIT"));
+        assertFalse(Messages.hasCommandTag(frame("43 0000000b 434f4d4d4954 00"), "COMMIX"));
+        assertFalse(Messages.hasCommandTag(frame("43 0000000b 434f4d4d4954 00"), "ROLLBACK"));
+        // 'C', length 13, "SELECT 1\0": the length of "ROLLBACK"
+        assertFalse(Messages.hasCommandTag(frame("43 0000000d 53454c4543542031 00"), "ROLLBACK"));
         // 'C', length 15, "INSERT 0 1\0"
-        assertEquals("INSERT 0 1", Messages.commandTag(frame("43 0000000f 494e5345525420302031 00")));
+        assertTrue(Messages.hasCommandTag(frame("43 0000000f 494e5345525420302031 00"), "INSERT 0 1"));
     }
 
     @Test
