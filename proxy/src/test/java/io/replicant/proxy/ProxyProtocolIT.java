@@ -62,7 +62,11 @@ class ProxyProtocolIT {
             "SELECT count(*) FROM pp_static", "SET search_path = public", "DEALLOCATE ALL",
             "BEGIN READ ONLY", "SELECT n FROM generate_series(1, 2) n", "",
             "COPY (SELECT 1 UNION ALL SELECT 2) TO STDOUT", "COMMIT; INSERT INTO pp_log (v) VALUES (10)",
-            "SELECT 1; ROLLBACK; SELECT 2; INSERT INTO pp_log (v) VALUES (11)");
+            "SELECT 1; ROLLBACK; SELECT 2; INSERT INTO pp_log (v) VALUES (11)",
+            "SELECT current_setting('TimeZone') || ' ' || current_setting('application_name')",
+            "SET TimeZone = 'Asia/Tokyo'", "SET application_name = 'pp-renamed'", "RESET TimeZone", "RESET ALL");
+    /** Startup settings the clients log in with, one each: transaction pooling shares connections across them. */
+    private static final String[] TIME_ZONES = {"Europe/Berlin", "America/New_York", "Asia/Kolkata"};
     /** Simple queries sent right after a Flush, with no Sync between: reads, a write and an error. */
     private static final List<String> AFTER_FLUSH = List.of("SELECT count(*) FROM pp_static",
             "INSERT INTO pp_log (v) VALUES (9)", "SELECT 1/0");
@@ -101,9 +105,11 @@ class ProxyProtocolIT {
         final Deque<String> transcript = new ArrayDeque<>();
         boolean failedTransaction;
 
-        Twin(LocalPostgresCluster cluster, ReplicantProxy proxy) throws IOException {
-            direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER);
-            proxied = new WireClient(proxy);
+        Twin(LocalPostgresCluster cluster, ReplicantProxy proxy, int index) throws IOException {
+            Map<String, String> settings = Map.of("TimeZone", TIME_ZONES[index % TIME_ZONES.length],
+                    "application_name", "pp-" + index);
+            direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER, settings);
+            proxied = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER, settings);
         }
 
         @Override
@@ -117,7 +123,7 @@ class ProxyProtocolIT {
         List<Twin> twins = new ArrayList<>();
         try {
             for (int i = 0; i < CLIENTS; i++) {
-                twins.add(new Twin(cluster, proxy));
+                twins.add(new Twin(cluster, proxy, i));
             }
             for (int exchange = 0; exchange < EXCHANGES; exchange++) {
                 int client = random.nextInt(CLIENTS);
@@ -326,8 +332,15 @@ class ProxyProtocolIT {
         List<String> out = new ArrayList<>();
         for (WireClient.Message m : messages) {
             switch (m.type()) {
-                case 'S', 'N' -> {
-                    // ParameterStatus and notices may differ (a proxy's own settings catch-up); not compared
+                case 'S' -> {
+                    // what the client is told of its own startup settings must be what PostgreSQL tells it
+                    String name = cString(m.body(), 0);
+                    if (name.equals("TimeZone") || name.equals("application_name")) {
+                        out.add("S " + name + "=" + cString(m.body(), name.length() + 1));
+                    }
+                }
+                case 'N' -> {
+                    // notices may differ (a proxy's own settings catch-up); not compared
                 }
                 case 'E' -> out.add("E " + m.sqlState());
                 case 'C' -> out.add("C " + cString(m.body(), 0));

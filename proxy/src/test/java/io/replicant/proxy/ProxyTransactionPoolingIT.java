@@ -160,6 +160,15 @@ class ProxyTransactionPoolingIT {
             }
             assertTrue(b.query(sql).singleValue().startsWith("America/New_York|"));
             assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
+            // inside a transaction block too (which pins a to its connection), and a rollback takes back both
+            a.query("SET TimeZone = 'Asia/Tokyo'").readUntil('Z');
+            a.query("BEGIN").readUntil('Z');
+            assertEquals(Map.of("TimeZone", "Europe/Berlin"),
+                    WireClient.parameterStatus(a.query("RESET ALL").readUntil('Z')));
+            assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
+            assertEquals(Map.of("TimeZone", "Asia/Tokyo"),
+                    WireClient.parameterStatus(a.query("ROLLBACK").readUntil('Z')));
+            assertTrue(a.query(sql).singleValue().startsWith("Asia/Tokyo|SQL, DMY|tp-berlin|"));
         }
     }
 

@@ -124,7 +124,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private Exchange afterCatchUp;
     /** Statements of the catch-up under way that completed, and the error of one that set the client's own up. */
     private int caughtUp;
-    private BackendLoginException loginParameterError;
+    private ServerRefusal loginParameterError;
+    /** The client's ReadyForQuery, held while its own startup settings are put back after it reset them. */
+    private Frame readyAfterRestore;
+    private ServerRefusal restoreError;
     private final IdleTimer idleTimer;
     private final QuorumCommit quorum;
     private final boolean defersBegin;
@@ -236,8 +239,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /**
      * A ParameterStatus from the server on its way to the client (after a SET). One of the client's own startup
-     * parameters waits for the end of the exchange, where the session knows whether a RESET there took it to the
-     * server's default, which the proxy is about to put right (see {@link #releaseReports}).
+     * parameters waits for the end of the exchange: a RESET there took it to the server's default, which the proxy
+     * then puts right, with a report that replaces this one (see {@link #onRestoreFrame}).
      *
      * @return true if held
      */
@@ -262,14 +265,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    /** The held reports, with the client's own values where the proxy restores them, ahead of ReadyForQuery. */
+    /** The held reports, ahead of ReadyForQuery: the last value of each, if the client does not have it yet. */
     private void releaseReports() {
-        Set<String> restored = settings.restoredByExchange();
         pendingReports.forEach((name, value) -> {
-            String reported = restored.contains(name) ? settings.ownValue(name) : value;
-            if (!reported.equals(reportedParameters.get(name))) { // PostgreSQL reports changes only
-                believes(name, reported);
-                client.write(Messages.parameterStatus(client.alloc(), name, reported));
+            if (!value.equals(reportedParameters.get(name))) { // PostgreSQL reports changes only
+                believes(name, value);
+                client.write(Messages.parameterStatus(client.alloc(), name, value));
             }
         });
         pendingReports.clear();
@@ -904,6 +905,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
+    /** An error of a statement of the proxy's own that ends the session, as the server gave it. */
+    private record ServerRefusal(String sqlState, String message) {
+    }
+
     /** An exchange waiting for its server to catch up with the session's settings. */
     private record Exchange(List<Frame> frames, List<Classification> classifications, boolean awaitsReady) {
     }
@@ -946,6 +951,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (catchingUp) {
             onCatchUpFrame(server, frame);
+            return;
+        }
+        if (readyAfterRestore != null) {
+            onRestoreFrame(server, frame);
             return;
         }
         if (begin.answerPending()) {
@@ -996,6 +1005,48 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             client.write(frame.bytes(), client.voidPromise());
             return;
         }
+        String restore = exchangeFailed ? null : settings.restoreAfter(inFlight);
+        if (restore != null) {
+            readyAfterRestore = frame;
+            server.prepared().remove(""); // a simple query destroys the unnamed statement
+            server.send(Messages.query(client.alloc(), restore));
+            server.flush();
+            return;
+        }
+        readyForQuery(server, frame);
+    }
+
+    /**
+     * Answers to the query that put back the client's own startup settings after it reset them: their reports
+     * replace the RESET's (see holdReport), the rest is swallowed; then the client's ReadyForQuery goes on.
+     */
+    private void onRestoreFrame(BackendConnection server, Frame frame) {
+        byte type = frame.type();
+        if (type == MessageType.PARAMETER_STATUS && holdReport(frame)) {
+            return;
+        }
+        if (type == MessageType.ERROR_RESPONSE) { // values the server took at the session's first statement
+            restoreError = new ServerRefusal(Messages.errorField(frame, Messages.FIELD_CODE),
+                    "the proxy could not set the session's startup settings again after its RESET ("
+                            + Messages.errorField(frame, Messages.FIELD_MESSAGE) + ")");
+        }
+        frame.release();
+        if (type != MessageType.READY_FOR_QUERY) {
+            return;
+        }
+        Frame ready = readyAfterRestore;
+        readyAfterRestore = null;
+        if (restoreError != null) { // the server session is not what the client was told: it ends
+            ready.release();
+            settings.pin("restore_failed");
+            fatal(restoreError.sqlState(), restoreError.message());
+            return;
+        }
+        readyForQuery(server, ready);
+    }
+
+    /** The ReadyForQuery that ends the client's exchange, its reports held until now. */
+    private void readyForQuery(BackendConnection server, Frame frame) {
         if (afterBatch != null) {
             batchSynced(server, frame);
             return;
@@ -1135,7 +1186,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             caughtUp++;
         } else if (type == MessageType.ERROR_RESPONSE && caughtUp < settings.loginStatements()) {
             // a startup parameter the server refuses, as it would at login
-            loginParameterError = new BackendLoginException(Messages.errorField(frame, Messages.FIELD_CODE),
+            loginParameterError = new ServerRefusal(Messages.errorField(frame, Messages.FIELD_CODE),
                     Messages.errorField(frame, Messages.FIELD_MESSAGE));
         } else if (type == MessageType.ERROR_RESPONSE) {
             exchangeFailed = true;
@@ -1154,7 +1205,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (loginParameterError != null) {
             pending.frames().forEach(Frame::release);
             settings.pin("login_parameters"); // what the connection holds now is unknown: it is not shared again
-            fatal(loginParameterError.sqlState(), loginParameterError.getMessage());
+            fatal(loginParameterError.sqlState(), loginParameterError.message());
             return;
         }
         if (exchangeFailed) {
@@ -1377,6 +1428,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (afterCatchUp != null) {
             afterCatchUp.frames().forEach(Frame::release);
             afterCatchUp = null;
+        }
+        if (readyAfterRestore != null) {
+            readyAfterRestore.release();
+            readyAfterRestore = null;
         }
         stopAwaitingPrimary();
         if (afterBatch != null) {

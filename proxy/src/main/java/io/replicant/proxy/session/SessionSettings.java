@@ -1,7 +1,7 @@
 package io.replicant.proxy.session;
 
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,8 +31,6 @@ final class SessionSettings {
     private Map<String, String> own = Map.of();
     /** How many statements of the last catch-up set the connection up for this client (RESET ALL, own values). */
     private int loginStatements;
-    /** Own parameters that a statement of the exchange in flight reset and whose values the proxy restores. */
-    private final Set<String> restored = new HashSet<>();
 
     void loggedIn(Map<String, String> ownParameters) {
         this.own = Map.copyOf(ownParameters);
@@ -43,9 +41,32 @@ final class SessionSettings {
         return own.containsKey(name);
     }
 
-    /** The value the client sent at login for one of its own parameters. */
-    String ownValue(String name) {
-        return own.get(name);
+    /**
+     * After {@code exchange} succeeded: what puts back the client's own parameters that it reset (RESET ALL, RESET
+     * TimeZone, …), which returned the connection to the server's defaults, pooled connections logging in without
+     * them; null if it reset none. Inside a transaction block too, where the restore is undone with the RESET if
+     * the transaction rolls back.
+     */
+    String restoreAfter(List<Classification> exchange) {
+        if (own.isEmpty()) {
+            return null;
+        }
+        Set<String> reset = Set.of(); // runs at every ReadyForQuery, and most statements have no effects
+        for (Classification c : exchange) {
+            for (SessionEffect effect : c.effects()) {
+                for (String name : TrackedParameters.resetBy(effect)) {
+                    if (own.containsKey(name)) {
+                        reset = reset.isEmpty() ? new LinkedHashSet<>() : reset;
+                        reset.add(name);
+                    }
+                }
+                if (!reset.isEmpty()) {
+                    TrackedParameters.setBy(effect).ifPresent(reset::remove); // the client's own SET after it stands
+                }
+            }
+        }
+        return reset.isEmpty() ? null : String.join("; ", reset.stream()
+                .map(name -> TrackedParameters.set(name, own.get(name))).toList());
     }
 
     /** Why the session is pinned to the primary, or null. */
@@ -75,17 +96,10 @@ final class SessionSettings {
                     }
                     boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
                     String entry = effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL";
-                    List<String> restore = new ArrayList<>();
-                    for (String name : TrackedParameters.resetBy(effect)) {
-                        if (own.containsKey(name)) { // the connection went back to the server's default
-                            restore.add(TrackedParameters.set(name, own.get(name)));
-                            restored.add(name);
-                        }
-                    }
-                    TrackedParameters.setBy(effect).ifPresent(restored::remove); // the client's own SET stands
-                    log.add(restore.isEmpty() ? entry : entry + "; " + String.join("; ", restore));
-                    if (current && restore.isEmpty()) {
-                        server.appliedSettings(log.size()); // it ran there; a restore runs at the next catch-up
+                    String restore = restoreAfter(List.of(c)); // replayed elsewhere with it (here it ran already)
+                    log.add(restore == null ? entry : entry + "; " + restore);
+                    if (current) {
+                        server.appliedSettings(log.size()); // it ran there
                     }
                     break;
                 case DROP:
@@ -121,19 +135,6 @@ final class SessionSettings {
         if (pin == null) {
             pin = reason;
         }
-    }
-
-    /**
-     * Own parameters that the exchange just over reset and the proxy restores before the client's next statement,
-     * which the client must be told in place of the server's defaults; cleared by the call.
-     */
-    Set<String> restoredByExchange() {
-        if (restored.isEmpty()) {
-            return Set.of();
-        }
-        Set<String> names = Set.copyOf(restored);
-        restored.clear();
-        return names;
     }
 
     /**
