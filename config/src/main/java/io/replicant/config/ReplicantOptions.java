@@ -276,9 +276,9 @@ public final class ReplicantOptions {
             Group.FREQUENTLY_USED, false,
             "In `transaction` mode: most server connections per server, per proxy thread (`proxy.threads`), for "
                     + "clients that log in with the same user, database and startup parameters (`application_name`, "
-                    + "`client_encoding`, `DateStyle`, `IntervalStyle` and `TimeZone` aside: each client's are set on "
-                    + "the connection it borrows). A client that needs one when all are busy waits for one to be released, up to "
-                    + "`proxy.pool_wait_timeout`.");
+                    + "`client_encoding`, `DateStyle`, `extra_float_digits`, `IntervalStyle` and `TimeZone` aside: "
+                    + "each client's are set on the connection it borrows). A client that needs one when all are busy "
+                    + "waits for one to be released, up to `proxy.pool_wait_timeout`.");
 
     public static final Option<Duration> PROXY_POOL_WAIT_TIMEOUT = define("proxy.pool_wait_timeout",
             ValueType.duration(Duration.ofMillis(1), Duration.ofHours(1)), Duration.ofSeconds(30), Group.RARELY_USED,

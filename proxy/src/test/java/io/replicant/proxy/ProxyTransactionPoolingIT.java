@@ -116,9 +116,10 @@ class ProxyTransactionPoolingIT {
     @Test
     void clientsWithSettingsOfTheirOwnShareOnePoolAndResetToThem() throws Exception {
         String sql = "/* replicant:route=primary */ SELECT concat_ws('|', current_setting('TimeZone'),"
-                + " current_setting('DateStyle'), current_setting('application_name'), pg_backend_pid())";
+                + " current_setting('DateStyle'), current_setting('application_name'), pg_backend_pid(),"
+                + " current_setting('extra_float_digits'))";
         Map<String, String> berlin = Map.of("TimeZone", "Europe/Berlin", "DateStyle", "SQL, DMY",
-                "application_name", "tp-berlin");
+                "application_name", "tp-berlin", "extra_float_digits", "3"); // as pgjdbc sends it
         Map<String, String> york = Map.of("timezone", "America/New_York", "application_name", "tp-york"); // as PGTZ
         try (ReplicantProxy proxy = pooled(cluster, 1, "  auth: trust\n");
                 WireClient a = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER, berlin);
@@ -130,6 +131,8 @@ class ProxyTransactionPoolingIT {
                 String[] seenByB = b.query(sql).singleValue().split("\\|");
                 assertEquals(List.of("Europe/Berlin", "SQL, DMY", "tp-berlin"), List.of(seenByA).subList(0, 3));
                 assertEquals(List.of("America/New_York", "tp-york"), List.of(seenByB[0], seenByB[2]));
+                assertEquals("3", seenByA[4]);
+                assertNotEquals("3", seenByB[4], "a's extra_float_digits must not reach b");
                 assertNotEquals("SQL, DMY", seenByB[1], "a's date style must not reach b");
                 pids.add(seenByA[3]);
                 pids.add(seenByB[3]);
@@ -143,7 +146,7 @@ class ProxyTransactionPoolingIT {
             assertEquals(Map.of("TimeZone", "Europe/Berlin"),
                     WireClient.parameterStatus(a.query("RESET ALL").readUntil('Z')),
                     "told its own startup values, which changed only for TimeZone");
-            assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
+            assertTrue(a.query(sql).singleValue().matches("Europe/Berlin\\|SQL, DMY\\|tp-berlin\\|\\d+\\|3"));
             a.query("SET TimeZone = 'Asia/Tokyo'").readUntil('Z');
             assertEquals(Map.of("TimeZone", "Europe/Berlin"),
                     WireClient.parameterStatus(a.query("RESET timezone").readUntil('Z')));

@@ -15,15 +15,15 @@ import io.replicant.router.SessionEffect;
 
 /**
  * Startup parameters that transaction pooling does not split its pools by, as PgBouncer does not: clients whose
- * drivers send another application_name, time zone or date style share connections. Pooled connections log in
+ * drivers send another application_name, time zone or date style, or pgjdbc's extra_float_digits, share connections. Pooled connections log in
  * without them, and each borrower's values are set on the connection with {@code SET} as it is lent
  * ({@link SessionSettings#catchUp}), again after the client's own RESET of them, which on a pooled connection
  * returns to the server's default instead of the client's startup value.
  */
 final class TrackedParameters {
-    /** GUC_REPORT settings that drivers send at startup (pgjdbc: all of them but IntervalStyle). */
-    static final List<String> NAMES = List.of("application_name", "client_encoding", "DateStyle", "IntervalStyle",
-            "TimeZone");
+    /** Settings drivers send at startup (pgjdbc all but IntervalStyle, libpq application_name and PGTZ's TimeZone). */
+    static final List<String> NAMES = List.of("application_name", "client_encoding", "DateStyle", "extra_float_digits",
+            "IntervalStyle", "TimeZone");
     private static final Map<String, String> BY_LOWER_CASE = new HashMap<>();
     /** RESET x, SET x TO DEFAULT, SET TIME ZONE LOCAL, SET NAMES DEFAULT: back to the login value. */
     private static final Pattern RESET_ONE = Pattern.compile("(?is)\\s*(?:reset\\s+(\"?)(\\w+)\\1"

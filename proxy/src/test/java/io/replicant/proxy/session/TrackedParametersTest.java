@@ -25,10 +25,10 @@ class TrackedParametersTest {
     @Test
     void poolsAreKeyedWithoutTheTrackedParametersWhateverTheirCase() {
         Map<String, String> startup = Map.of("user", "app", "database", "db", "timezone", "UTC", "DateStyle", "ISO",
-                "application_name", "x", "extra_float_digits", "3");
-        assertEquals(Map.of("user", "app", "database", "db", "extra_float_digits", "3"),
+                "application_name", "x", "extra_float_digits", "3", "options", "-c geqo=off");
+        assertEquals(Map.of("user", "app", "database", "db", "options", "-c geqo=off"),
                 TrackedParameters.withoutTracked(startup));
-        assertEquals(Map.of("TimeZone", "UTC", "DateStyle", "ISO", "application_name", "x"),
+        assertEquals(Map.of("TimeZone", "UTC", "DateStyle", "ISO", "application_name", "x", "extra_float_digits", "3"),
                 TrackedParameters.sentIn(startup));
     }
 
