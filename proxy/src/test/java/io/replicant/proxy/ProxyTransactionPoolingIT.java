@@ -175,6 +175,53 @@ class ProxyTransactionPoolingIT {
         }
     }
 
+    /**
+     * Many clients with settings of their own on a few shared connections at once, reading on the replicas and the
+     * primary, in and out of transactions, changing and resetting their settings: none ever sees another's.
+     */
+    @Test
+    void clientsWithSettingsOfTheirOwnNeverSeeAnothersUnderLoad() throws Exception {
+        String[] zones = {"Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Sydney"};
+        String read = "SELECT current_setting('TimeZone') || ' ' || current_setting('application_name')";
+        String onPrimary = "/* replicant:route=primary */ " + read;
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        try (ReplicantProxy proxy = pooled(cluster, 2, "  auth: trust\n")) {
+            List<Future<Integer>> clients = new ArrayList<>();
+            for (int i = 0; i < CLIENTS; i++) {
+                String own = zones[i % zones.length] + " tp-mix-" + i;
+                Map<String, String> settings = Map.of("TimeZone", zones[i % zones.length], "application_name",
+                        "tp-mix-" + i);
+                clients.add(pool.submit(() -> {
+                    int checked = 0;
+                    try (WireClient c = new WireClient(proxy.address().getPort(), LocalPostgresCluster.APP_USER,
+                            settings)) {
+                        for (int r = 0; r < ROUNDS; r++) {
+                            assertEquals(own, c.query(read).singleValue());
+                            assertEquals(own, c.query(onPrimary).singleValue());
+                            if (r % 5 == 0) {
+                                c.query("SET TimeZone = 'UTC'").readUntil('Z');
+                                assertEquals("UTC " + own.split(" ")[1], c.query(read).singleValue());
+                                c.query("RESET ALL").readUntil('Z');
+                            }
+                            if (r % 7 == 0) {
+                                c.query("BEGIN").readUntil('Z');
+                                assertEquals(own, c.query(onPrimary).singleValue());
+                                c.query("COMMIT").readUntil('Z');
+                            }
+                            checked++;
+                        }
+                    }
+                    return checked;
+                }));
+            }
+            for (Future<Integer> f : clients) {
+                assertEquals(ROUNDS, f.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void manyClientsShareAFewServerSessionsAndNoWriteIsLost() throws Exception {
         String application = "tp-share";
