@@ -159,7 +159,11 @@ final class ScramExchange implements ClientAuth {
         gs2Header = clientFirst.substring(0, bare + 1);
         clientFirstBare = clientFirst.substring(bare + 1);
         String clientNonce = attribute(clientFirstBare, 'r');
-        nonce = clientNonce + ScramFunctions.nonce(18, RANDOM);
+        // base64 of 18 random bytes, as PostgreSQL makes it: a nonce of any printable characters may hold "s=",
+        // which asyncpg 0.27 (Debian 12's) takes for the salt, failing about one login in 500
+        byte[] serverNonce = new byte[18];
+        RANDOM.nextBytes(serverNonce);
+        nonce = clientNonce + Base64.getEncoder().encodeToString(serverNonce);
         serverFirst = "r=" + nonce + ",s=" + Base64.getEncoder().encodeToString(salt) + ",i=" + iterations;
         return serverFirst;
     }

@@ -80,6 +80,18 @@ class ScramExchangeTest {
         assertThrows(ClientAuth.Failure.class, () -> login(ScramExchange.forPassword(PASSWORD), null, "wrong"));
     }
 
+    /** PostgreSQL's nonces are base64; clients that parse loosely (asyncpg 0.27) read "s=" in one as the salt. */
+    @Test
+    void theServerNonceIsBase64LikePostgreSqls() throws Exception {
+        for (int i = 0; i < 1000; i++) {
+            ScramExchange server = ScramExchange.forPassword(PASSWORD);
+            server.request(ALLOC).release();
+            String serverFirst = saslData(server.answer(frame(Messages.saslInitialResponse(ALLOC, "SCRAM-SHA-256",
+                    "n,,n=*,r=clientnonce")), ALLOC));
+            assertTrue(serverFirst.matches("r=clientnonce[A-Za-z0-9+/]{24},s=[A-Za-z0-9+/]{22}==,i=4096"), serverFirst);
+        }
+    }
+
     @Test
     void overTlsTheLoginIsBoundToTheProxysCertificate() throws Exception {
         assertEquals("SCRAM-SHA-256-PLUS", login(overTls(), PROXY_END_POINT, PASSWORD));
