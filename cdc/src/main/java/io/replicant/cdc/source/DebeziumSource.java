@@ -265,6 +265,9 @@ public final class DebeziumSource implements AutoCloseable {
         p.setProperty("offset.storage", "org.apache.kafka.connect.storage.MemoryOffsetBackingStore");
         p.setProperty("offset.flush.interval.ms",
                 String.valueOf(config.get(ReplicantOptions.CDC_CONFIRM_INTERVAL).toMillis()));
+        // The slot advances only to positions every follower has committed, confirmed by the engine; never by
+        // pgjdbc's keepalive replies ("connector_and_driver"). Set, not left to Debezium's default, which may change.
+        p.setProperty("lsn.flush.mode", "connector");
         // A lost primary connection ends this engine and the pipeline starts a new one, which streams from the
         // slot; Debezium's own retry would resume from its in-memory offsets instead.
         p.setProperty("errors.max.retries", "0");
