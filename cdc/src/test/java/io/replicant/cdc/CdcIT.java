@@ -56,7 +56,8 @@ class CdcIT {
         }
     }
 
-    private ReplicantConfig config(String slot, String tables, String followers) {
+    /** @param cdcOptions further lines of the cdc section, indented */
+    private ReplicantConfig config(String slot, String tables, String followers, String... cdcOptions) {
         String yaml = String.join("\n",
                 "hosts: [" + source.primary().address() + "]",
                 "database: app",
@@ -70,6 +71,7 @@ class CdcIT {
                 "  http:",
                 "    listen: 127.0.0.1:0",
                 "  status_interval: 200ms",
+                String.join("\n", cdcOptions),
                 "  followers:",
                 followers,
                 "");
@@ -473,6 +475,33 @@ class CdcIT {
             Thread.sleep(1500); // a task left running takes the slot once it has started
             assertEquals("f", source.primary().query(active), "the slot is in use after a close " + delay
                     + " ms after the start");
+        }
+    }
+
+    /**
+     * Debezium confirms a position only with a change it streams, so a primary that writes only tables outside
+     * the pipeline would keep its WAL for the slot for good. The heartbeat writes to a published table of the
+     * pipeline's own, and the slot moves past the other tables' WAL.
+     */
+    @Test
+    void theSlotMovesOnWhileThePrimaryWritesOnlyTablesOutsideThePipeline() throws Exception {
+        onSource("CREATE TABLE beat_kept (id int PRIMARY KEY)", "CREATE TABLE beat_other (id int, pad text)",
+                "INSERT INTO beat_kept VALUES (1)");
+        ReplicantConfig config = config("beat_slot", "public\\.beat_kept", pgFollower("pg"),
+                "  heartbeat_interval: 200ms");
+        try (CdcPipeline pipeline = CdcPipeline.start(config, null)) {
+            awaitRows(target.primary(), "reports", "SELECT count(*) FROM beat_kept", "1");
+            onSource("INSERT INTO beat_other SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+            String end = source.primary().query("SELECT pg_current_wal_lsn()");
+            String moved = "SELECT confirmed_flush_lsn >= '" + end + "'::pg_lsn FROM pg_replication_slots "
+                    + "WHERE slot_name = 'beat_slot'";
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (System.nanoTime() < deadline && !"t".equals(source.primary().query(moved))) {
+                PgNode.sleep(100);
+            }
+            assertEquals("t", source.primary().query(moved), "the slot still holds the WAL before " + end + ": "
+                    + source.primary().query("SELECT confirmed_flush_lsn FROM pg_replication_slots "
+                            + "WHERE slot_name = 'beat_slot'"));
         }
     }
 
