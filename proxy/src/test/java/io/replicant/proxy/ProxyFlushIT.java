@@ -259,4 +259,35 @@ class ProxyFlushIT {
         assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id BETWEEN 9001 AND 9003"),
                 "only the last one ran");
     }
+
+    /**
+     * A batch that wrote outside a transaction block and failed, then a simple query before the client's Sync:
+     * PostgreSQL skips the query, as all else up to Sync, and the Sync ends the batch's implicit transaction. The
+     * same conversation runs on the primary directly and through the proxy (which used to wait for the query's answer).
+     */
+    @Test
+    void afterAFailedBatchThatWroteAQueryIsSkippedAndTheSyncAnswered() throws Exception {
+        try (WireClient direct = new WireClient(cluster.primary().port(), LocalPostgresCluster.SUPERUSER)) {
+            failABatchThatWroteThenQuery(direct, 9101);
+        }
+        try (WireClient client = new WireClient(proxy)) {
+            failABatchThatWroteThenQuery(client, 9201);
+        }
+    }
+
+    private void failABatchThatWroteThenQuery(WireClient client, int id) throws Exception {
+        client.parse("", "INSERT INTO pf_items VALUES (" + id + ")").bind("").execute()
+                .parse("", "INSERT INTO pf_items VALUES (" + id + ")").bind("").execute().flush();
+        String failed = WireClient.describe(client.readUntil('E'));
+        assertTrue(failed.startsWith("1 2 C 1 2 E(23505"), failed);
+        client.query("INSERT INTO pf_items VALUES (" + (id + 1) + ")");
+        client.sync();
+        List<WireClient.Message> answer = client.readUntil('Z');
+        assertEquals("Z", WireClient.describe(answer), "nothing but the Sync's answer");
+        assertEquals('I', (char) answer.get(0).body()[0]);
+        assertEquals("C Z", WireClient.describe(client.query("INSERT INTO pf_items VALUES (" + (id + 2) + ")")
+                .readUntil('Z')));
+        assertEquals(1, countOnPrimary("SELECT count(*) FROM pf_items WHERE id BETWEEN " + id + " AND " + (id + 2)),
+                "only the last one ran: the failed batch took its first insert with it, and the query was skipped");
+    }
 }

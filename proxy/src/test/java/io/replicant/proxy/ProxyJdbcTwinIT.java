@@ -41,11 +41,16 @@ class ProxyJdbcTwinIT {
             try (ReplicantProxy proxy = ProxyFixture.start(cluster, "  pool_mode: " + pooling + "\n")) {
                 for (String mode : new String[] {"extended", "simple"}) {
                     for (int i = 0; i < CONVERSATIONS; i++) {
-                        JdbcTwins.converse(ProxyFixture.direct(cluster), connect(proxy, mode), System.nanoTime(), CALLS);
+                        JdbcTwins.converse(ProxyFixture.direct(cluster), connect(proxy, mode), seed(), CALLS);
                     }
                 }
             }
         }
+    }
+
+    /** A new seed per conversation, or the one a failure printed: {@code -Dtwin.seed=N} replays it. */
+    private static long seed() {
+        return Long.getLong("twin.seed", System.nanoTime());
     }
 
     private static Connection connect(ReplicantProxy proxy, String mode) throws SQLException {

@@ -457,7 +457,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * ReadyForQuery the client never sees, and the query goes on once it came (asyncpg prepares this way before a
      * COPY), to the primary if it needs it, else to the batch's server; or, if the batch failed, the proxy skips it
      * and the rest up to the client's Sync. Only a batch that wrote outside a transaction block keeps the query in
-     * its implicit transaction, on its server (the primary), as PostgreSQL would: if the query fails, so do its writes.
+     * its implicit transaction, on its server (the primary), as PostgreSQL would: if the query fails, so do its writes;
+     * if the batch failed, the query is dropped, as the server would skip it, and the client's Sync ends the batch.
      */
     private void sendAfterBatch(Backend target, Frame frame, List<Classification> cs) {
         BackendConnection server = batchServer;
@@ -465,9 +466,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             send(target, List.of(frame), cs, true);
             return;
         }
-        batchServer = null;
         boolean elsewhere = !server.backend().isPrimary() && target.isPrimary(); // a batch on a replica only read
-        if (!elsewhere && transactionStatus == 'I' && !inFlight.stream().allMatch(c -> c.verdict() == Verdict.READ)) {
+        boolean wrote = !elsewhere && transactionStatus == 'I'
+                && !inFlight.stream().allMatch(c -> c.verdict() == Verdict.READ);
+        if (wrote && exchangeFailed) { // the server skips the query, as all else up to the client's Sync
+            frame.release();
+            return;
+        }
+        batchServer = null;
+        if (wrote) {
             queryRuns(frame);
             transmit(server, List.of(frame), cs, true);
             return;
