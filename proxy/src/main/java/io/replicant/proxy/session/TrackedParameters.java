@@ -15,10 +15,10 @@ import io.replicant.router.SessionEffect;
 
 /**
  * Startup parameters that transaction pooling does not split its pools by, as PgBouncer does not: clients whose
- * drivers send another application_name, time zone or date style, or pgjdbc's extra_float_digits, share connections. Pooled connections log in
- * without them, and each borrower's values are set on the connection with {@code SET} as it is lent
- * ({@link SessionSettings#catchUp}), again after the client's own RESET of them, which on a pooled connection
- * returns to the server's default instead of the client's startup value.
+ * drivers send another application_name, time zone or date style, or pgjdbc's extra_float_digits, share
+ * connections. Pooled connections log in without them, and each borrower's values are set on the connection with
+ * {@code SET} as it is lent ({@link SessionSettings#catchUp}), again after the client's own RESET of them, which on
+ * a pooled connection returns to the server's default instead of the client's startup value.
  */
 final class TrackedParameters {
     /** Settings drivers send at startup (pgjdbc all but IntervalStyle, libpq application_name and PGTZ's TimeZone). */
