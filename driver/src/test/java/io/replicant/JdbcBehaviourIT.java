@@ -221,6 +221,33 @@ class JdbcBehaviourIT {
         }
     }
 
+    /** On a replica's read-only transaction too; a savepoint rolled back to takes back what followed it. */
+    @Test
+    void settingsCommittedOnAReplicaFollowTheSessionButNotThoseASavepointUndid() throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+            c.setAutoCommit(false);
+            c.setReadOnly(true);
+            s.execute("SET search_path TO pg_catalog");
+            assertEquals("replica", rc.explain("SHOW search_path").target());
+            Savepoint api = c.setSavepoint();
+            s.execute("SET statement_timeout = '7s'");
+            c.rollback(api);
+            s.execute("SAVEPOINT \"By SQL\"");
+            s.execute("SET lock_timeout = '3s'");
+            s.execute("ROLLBACK TO SAVEPOINT \"By SQL\"");
+            c.commit();
+            c.setReadOnly(false);
+            c.setAutoCommit(true);
+            for (Route route : new Route[] {Route.PRIMARY, Route.REPLICA}) {
+                rc.routeSession(route);
+                assertEquals("pg_catalog", one(s, "SHOW search_path"), route.toString());
+                assertEquals("0", one(s, "SHOW statement_timeout"), route.toString());
+                assertEquals("0", one(s, "SHOW lock_timeout"), route.toString());
+            }
+        }
+    }
+
     @Test
     void metadataCallableStatementsAndWrappers() throws SQLException {
         try (Connection c = dataSource.getConnection()) {

@@ -2,6 +2,7 @@ package io.replicant.jdbc;
 
 import java.sql.SQLException;
 import java.sql.SQLWarning;
+import java.sql.Savepoint;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -550,15 +551,13 @@ final class LogicalSession implements SessionView {
                 quorumOverride = c.hints().quorum();
             }
         }
-        if (!c.effects().isEmpty()) {
-            String pin = state.apply(c.effects(), pc.inTransaction(), pc);
-            if (pin != null) {
-                cluster.metrics().pinned(pin);
-            }
-            for (SessionEffect effect : c.effects()) {
-                if (effect.type() == SessionEffect.Type.CATALOG_CHANGED) {
-                    cluster.catalog().refreshSoon();
-                }
+        String pin = state.apply(c, pc.inTransaction(), pc);
+        if (pin != null) {
+            cluster.metrics().pinned(pin);
+        }
+        for (SessionEffect effect : c.effects()) {
+            if (effect.type() == SessionEffect.Type.CATALOG_CHANGED) {
+                cluster.catalog().refreshSoon();
             }
         }
         if (c.sessionBound() || c.reason() == Reason.WRITER_FUNCTION || c.kind() == StatementKind.CURSOR
@@ -595,7 +594,10 @@ final class LogicalSession implements SessionView {
             if (txBackend == null) {
                 txBackend = pc.backend;
             }
-            transactionFailed |= pc.transactionState() == TransactionState.FAILED;
+            transactionFailed = pc.transactionState() == TransactionState.FAILED; // ROLLBACK TO recovers it
+            if (transactionFailed) {
+                state.transactionFailed();
+            }
         } else if (txBackend == pc.backend) {
             txBackend = null;
             transactionEnded(c.kind() != StatementKind.ROLLBACK, pc);
@@ -610,6 +612,34 @@ final class LogicalSession implements SessionView {
             state.dropPending();
         }
         transactionFailed = false;
+    }
+
+    /** A savepoint set through the JDBC API. */
+    void savepointSet(Savepoint savepoint) {
+        state.transactionSettings().savepoint(serverName(savepoint));
+    }
+
+    /** A rollback to a savepoint through the JDBC API: the transaction goes on, as it was when the savepoint was set. */
+    void rolledBackTo(Savepoint savepoint) {
+        transactionFailed = false;
+        state.transactionSettings().rolledBackTo(serverName(savepoint));
+    }
+
+    void released(Savepoint savepoint) {
+        state.transactionSettings().released(serverName(savepoint));
+    }
+
+    /** The name pgjdbc gives the server: a named savepoint's quoted, an unnamed one's folded to lower case. */
+    private static String serverName(Savepoint savepoint) {
+        try {
+            return savepoint.getSavepointName();
+        } catch (SQLException unnamed) {
+            try {
+                return "jdbc_savepoint_" + savepoint.getSavepointId();
+            } catch (SQLException e) {
+                throw new IllegalStateException("a savepoint with neither a name nor an id", e);
+            }
+        }
     }
 
     /** Commits or rolls back the open transaction, if any. */

@@ -307,22 +307,28 @@ public final class RoutingConnection implements ReplicantConnection {
 
     @Override
     public Savepoint setSavepoint() throws SQLException {
-        return savepointConnection().connection.setSavepoint();
+        Savepoint savepoint = savepointConnection().connection.setSavepoint();
+        session.savepointSet(savepoint);
+        return savepoint;
     }
 
     @Override
     public Savepoint setSavepoint(String name) throws SQLException {
-        return savepointConnection().connection.setSavepoint(name);
+        Savepoint savepoint = savepointConnection().connection.setSavepoint(name);
+        session.savepointSet(savepoint);
+        return savepoint;
     }
 
     @Override
     public void rollback(Savepoint savepoint) throws SQLException {
         openTransaction("ROLLBACK TO SAVEPOINT").connection.rollback(savepoint);
+        session.rolledBackTo(savepoint);
     }
 
     @Override
     public void releaseSavepoint(Savepoint savepoint) throws SQLException {
         openTransaction("RELEASE SAVEPOINT").connection.releaseSavepoint(savepoint);
+        session.released(savepoint);
     }
 
     /**

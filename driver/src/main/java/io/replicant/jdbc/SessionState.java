@@ -10,7 +10,9 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.replicant.router.Classification;
 import io.replicant.router.SessionEffect;
+import io.replicant.router.TransactionSettings;
 
 /**
  * The logical session's state that must follow it across physical connections: the replayable settings
@@ -27,42 +29,33 @@ final class SessionState {
 
     private final List<String> settings = new ArrayList<>();
     private int epoch;
-    private final List<String> pending = new ArrayList<>();
-    private boolean pendingResetAll;
+    private final TransactionSettings transaction = new TransactionSettings();
     private final Set<String> tempTables = new LinkedHashSet<>();
     private final Set<String> preparedNames = new LinkedHashSet<>();
     private String pin;
 
     /**
-     * Applies effects of a statement that succeeded on {@code executedOn}.
+     * Applies the effects of a statement that succeeded on {@code executedOn}.
      *
+     * @param inTransaction whether the connection is in a transaction block after it (pgjdbc begins one itself)
      * @return a pin reason if the statement pins the session to the primary (LISTEN), else null
      */
-    String apply(List<SessionEffect> effects, boolean inTransaction, PhysicalConnection executedOn) {
+    String apply(Classification c, boolean inTransaction, PhysicalConnection executedOn) {
+        if (inTransaction) {
+            transaction.inBlock();
+        }
+        settle(transaction.succeeded(c), executedOn);
+        List<SessionEffect> effects = c.effects();
         String newPin = null;
         for (SessionEffect effect : effects) {
             switch (effect.type()) {
                 case SET:
-                    if (inTransaction) {
-                        pending.add(effect.sql());
-                    } else {
-                        record(effect.sql(), executedOn);
-                    }
                     if (effect.serializableByDefault() && pin == null) {
                         pin = "serializable";
                         newPin = pin;
                     }
                     break;
-                case RESET_ALL:
-                    if (inTransaction) {
-                        pendingResetAll = true;
-                        pending.clear();
-                    } else {
-                        resetAll(executedOn);
-                    }
-                    break;
                 case DISCARD_ALL:
-                    resetAll(executedOn);
                     tempTables.clear();
                     preparedNames.clear();
                     break;
@@ -111,20 +104,35 @@ final class SessionState {
         return newPin;
     }
 
-    /** The transaction on {@code txConnection} committed: its settings become part of the session. */
-    void commitPending(PhysicalConnection txConnection) {
-        if (pendingResetAll) {
-            resetAll(txConnection);
+    /** Settings changes that are the session's now, made on {@code executedOn}: replayed onto its other connections. */
+    private void settle(List<SessionEffect> settled, PhysicalConnection executedOn) {
+        for (SessionEffect effect : settled) {
+            if (effect.type() == SessionEffect.Type.SET) {
+                record(effect.sql(), executedOn);
+            } else {
+                resetAll(executedOn);
+            }
         }
-        for (String sql : pending) {
-            record(sql, txConnection);
-        }
-        dropPending();
     }
 
+    /** The transaction on {@code txConnection} committed: its settings become part of the session. */
+    void commitPending(PhysicalConnection txConnection) {
+        settle(transaction.committed(), txConnection);
+    }
+
+    /** The transaction rolled back, or failed: its settings are undone. */
     void dropPending() {
-        pending.clear();
-        pendingResetAll = false;
+        transaction.status('I');
+    }
+
+    /** The transaction failed: a COMMIT ends it as a ROLLBACK. */
+    void transactionFailed() {
+        transaction.status('E');
+    }
+
+    /** Where the transaction's savepoints set with the JDBC API are reported. */
+    TransactionSettings transactionSettings() {
+        return transaction;
     }
 
     private void record(String sql, PhysicalConnection executedOn) {

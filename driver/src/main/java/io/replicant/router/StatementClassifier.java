@@ -197,10 +197,12 @@ public final class StatementClassifier {
                 p.effects.add(st.startsWith("reset", "all") ? SessionEffect.of(SessionEffect.Type.RESET_ALL)
                         : new SessionEffect(SessionEffect.Type.SET, st.text(sql), List.of()));
                 return p.set(StatementKind.RESET, Verdict.SESSION, Reason.SESSION_STATE);
-            case "discard":
-                p.effects.add(SessionEffect.of(st.startsWith("discard", "all") ? SessionEffect.Type.DISCARD_ALL
-                        : st.startsWith("discard", "temp") || st.startsWith("discard", "temporary")
-                                ? SessionEffect.Type.DISCARD_TEMP : SessionEffect.Type.RESET_ALL));
+            case "discard": // DISCARD PLANS and SEQUENCES leave nothing a session carries to its other servers
+                if (st.startsWith("discard", "all")) {
+                    p.effects.add(SessionEffect.of(SessionEffect.Type.DISCARD_ALL));
+                } else if (st.startsWith("discard", "temp") || st.startsWith("discard", "temporary")) {
+                    p.effects.add(SessionEffect.of(SessionEffect.Type.DISCARD_TEMP));
+                }
                 return p.set(StatementKind.DISCARD, Verdict.SESSION, Reason.SESSION_STATE);
             case "begin":
             case "start":

@@ -140,6 +140,10 @@ class StatementClassifierTest {
         assertFalse(classifier.classify("SELECT pg_advisory_unlock_shared(1)").sessionBound());
         assertEquals(Verdict.WRITE, classifier.classify("SELECT pg_advisory_unlock(1)").verdict(), "on the primary");
         assertEquals(StatementKind.SAVEPOINT, classifier.classify("ROLLBACK TO SAVEPOINT s1").kind());
+        assertEquals(List.of(SessionEffect.of(SessionEffect.Type.DISCARD_ALL)),
+                classifier.classify("DISCARD ALL").effects());
+        assertEquals(List.of(), classifier.classify("DISCARD PLANS").effects(), "settings stay as they are");
+        assertEquals(List.of(), classifier.classify("DISCARD SEQUENCES").effects());
     }
 
     /** Where a text's transaction block ends: {@code |} marks the expected offset in each case. */

@@ -141,6 +141,41 @@ class ProxyIT {
         }
     }
 
+    /**
+     * A setting made in a read-only transaction on a replica is the session's once the transaction commits, on the
+     * primary too; one a rollback or ROLLBACK TO SAVEPOINT undid is not, on any server.
+     */
+    @Test
+    void settingsMadeInATransactionFollowTheSessionWhenItCommits() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            s.execute("BEGIN READ ONLY");
+            Set<String> tx = ranOn(s, "SET search_path TO px_hidden, public");
+            assertTrue(tx.size() == 1 && tx.iterator().next().startsWith("replica"), "ran on " + tx);
+            s.execute("SAVEPOINT before_timeout");
+            s.execute("SET statement_timeout = '7s'");
+            s.execute("ROLLBACK TO SAVEPOINT before_timeout");
+            s.execute("COMMIT");
+            s.execute("BEGIN");
+            s.execute("SET search_path TO public");
+            s.execute("ROLLBACK");
+
+            assertEquals(Set.of("primary"), ranOn(s, "INSERT INTO px_items VALUES (2, 'two') ON CONFLICT DO NOTHING"));
+            assertEquals("px_hidden, public", show(s, "/* replicant:route=primary */ SHOW search_path"));
+            assertEquals("0", show(s, "/* replicant:route=primary */ SHOW statement_timeout"));
+            Set<String> read = ranOn(s, "SELECT x FROM px_only_in_hidden");
+            assertTrue(read.size() == 1 && read.iterator().next().startsWith("replica"), "not pinned: ran on " + read);
+            assertEquals("px_hidden, public", show(s, "SHOW search_path"));
+            assertEquals("0", show(s, "SHOW statement_timeout"));
+        }
+    }
+
+    private static String show(Statement s, String sql) throws SQLException {
+        try (ResultSet rs = s.executeQuery(sql)) {
+            assertTrue(rs.next());
+            return rs.getString(1);
+        }
+    }
+
     @Test
     void extendedQueriesAreRoutedAndNamedStatementsFollowThem() throws SQLException {
         String marker = "px-ext-" + UUID.randomUUID();

@@ -163,7 +163,7 @@ class ProxyTransactionPoolingIT {
             }
             assertTrue(b.query(sql).singleValue().startsWith("America/New_York|"));
             assertTrue(a.query(sql).singleValue().startsWith("Europe/Berlin|SQL, DMY|tp-berlin|"));
-            // inside a transaction block too (which pins a to its connection), and a rollback takes back both
+            // inside a transaction block too, and a rollback takes back both
             a.query("SET TimeZone = 'Asia/Tokyo'").readUntil('Z');
             a.query("BEGIN").readUntil('Z');
             assertEquals(Map.of("TimeZone", "Europe/Berlin"),

@@ -421,11 +421,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     frame.release();
                     begin.drop();
                     transactionStatus = 'I';
+                    settings.transactionStatus(transactionStatus);
                     transactionBackend = null;
                     answerLocally(endTag);
                 } else if (defersBegin && transactionStatus == 'I' && DeferredBegin.isPlainBegin(c, sql)) {
                     begin.hold(frame);
                     transactionStatus = 'T';
+                    settings.transactionStatus(transactionStatus);
                     transactionBackend = decision.backend();
                     transactionStartedAt = System.nanoTime();
                     answerLocally("BEGIN");
@@ -1144,7 +1146,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             for (Classification c : inFlight) {
                 statements.afterStatement(c, server);
                 quorum.sessionChanged(server, c);
-                String pinned = settings.succeeded(c, server, transactionStatus == 'I');
+                String pinned = settings.succeeded(c, server);
                 if (pinned != null) {
                     context.pinned(pinned);
                 }
@@ -1153,6 +1155,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         }
+        settings.transactionStatus(transactionStatus);
         releaseReports();
         if (server.backend().isPrimary()) {
             context.cluster().committedAt(now); // token consistency: other sessions' reads must see it

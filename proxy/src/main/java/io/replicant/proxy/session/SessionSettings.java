@@ -7,22 +7,24 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import io.replicant.config.StatementKind;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.router.Classification;
 import io.replicant.router.SessionEffect;
+import io.replicant.router.TransactionSettings;
 import io.replicant.router.Verdict;
 
 /**
- * What a client session changed on its server sessions: SET/RESET statements run outside a transaction, in
- * order, which are replayed onto every other server the session uses; and, for state that cannot follow it
- * (temp tables, LISTEN, SQL PREPARE, cursors, settings inside a transaction), a pin to the primary.
+ * What a client session changed on its server sessions: SET/RESET statements that are the session's (run outside a
+ * transaction block, or in one that committed, wherever it ran), in order, which are replayed onto every other server
+ * the session uses; and, for state that cannot follow it (temp tables, LISTEN, SQL PREPARE, cursors WITH HOLD), a
+ * pin to the primary.
  */
 final class SessionSettings {
     /** Beyond this many replayed settings (a SET in a loop) the session simply stays on the primary. */
     private static final int MAX_SETTINGS = 256;
 
     private final List<String> log = new ArrayList<>();
+    private final TransactionSettings transaction = new TransactionSettings();
     private String pin;
     /**
      * The client's tracked startup parameters (see {@link TrackedParameters}) that its server connections do not
@@ -53,18 +55,28 @@ final class SessionSettings {
         }
         Set<String> reset = Set.of(); // runs at every ReadyForQuery, and most statements have no effects
         for (Classification c : exchange) {
-            for (SessionEffect effect : c.effects()) {
-                for (String name : TrackedParameters.resetBy(effect)) {
-                    if (own.containsKey(name)) {
-                        reset = reset.isEmpty() ? new LinkedHashSet<>() : reset;
-                        reset.add(name);
-                    }
-                }
-                if (!reset.isEmpty()) {
-                    TrackedParameters.setBy(effect).ifPresent(reset::remove); // the client's own SET after it stands
+            reset = ownReset(c.effects(), reset);
+        }
+        return restore(reset);
+    }
+
+    /** {@code reset} with the client's own parameters that {@code effects} reset and did not set again after. */
+    private Set<String> ownReset(List<SessionEffect> effects, Set<String> reset) {
+        for (SessionEffect effect : effects) {
+            for (String name : TrackedParameters.resetBy(effect)) {
+                if (own.containsKey(name)) {
+                    reset = reset.isEmpty() ? new LinkedHashSet<>() : reset;
+                    reset.add(name);
                 }
             }
+            if (!reset.isEmpty()) {
+                TrackedParameters.setBy(effect).ifPresent(reset::remove); // the client's own SET after it stands
+            }
         }
+        return reset;
+    }
+
+    private String restore(Set<String> reset) {
         return reset.isEmpty() ? null : String.join("; ", reset.stream()
                 .map(name -> TrackedParameters.set(name, own.get(name))).toList());
     }
@@ -77,10 +89,9 @@ final class SessionSettings {
     /**
      * After a statement succeeded on {@code server}.
      *
-     * @param idle the transaction status after it is 'I'
      * @return a new pin reason, or null
      */
-    String succeeded(Classification c, BackendConnection server, boolean idle) {
+    String succeeded(Classification c, BackendConnection server) {
         String before = pin;
         for (SessionEffect effect : c.effects()) {
             switch (effect.type()) {
@@ -89,17 +100,6 @@ final class SessionSettings {
                 case DISCARD_ALL:
                     if (effect.serializableByDefault()) {
                         pin("serializable");
-                    }
-                    if (!idle || c.kind() == StatementKind.BEGIN || log.size() >= MAX_SETTINGS) {
-                        pin("session_state");
-                        break;
-                    }
-                    boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
-                    String entry = effect.type() == SessionEffect.Type.SET ? effect.sql() : "RESET ALL";
-                    String restore = restoreAfter(List.of(c)); // replayed elsewhere with it (here it ran already)
-                    log.add(restore == null ? entry : entry + "; " + restore);
-                    if (current) {
-                        server.appliedSettings(log.size()); // it ran there
                     }
                     break;
                 case DROP:
@@ -112,10 +112,39 @@ final class SessionSettings {
                     break;
             }
         }
+        for (SessionEffect setting : transaction.succeeded(c)) {
+            logSetting(setting, server);
+        }
         if (c.effects().isEmpty() && c.verdict() == Verdict.SESSION && leavesStateBehind(c)) {
             pin("session_state"); // cursors WITH HOLD and other state that cannot follow the session
         }
         return before == null ? pin : null;
+    }
+
+    /**
+     * The transaction status the client was told (at the end of an exchange, or for a BEGIN, COMMIT or ROLLBACK the
+     * proxy answered itself): idle also ends what a block left undecided.
+     */
+    void transactionStatus(char transactionStatus) {
+        transaction.status(transactionStatus);
+    }
+
+    /**
+     * A settings change that is the session's now, made on {@code server} (in the transaction that committed it):
+     * replayed onto its other servers.
+     */
+    private void logSetting(SessionEffect setting, BackendConnection server) {
+        if (log.size() >= MAX_SETTINGS) {
+            pin("session_state");
+            return;
+        }
+        boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
+        String entry = setting.type() == SessionEffect.Type.SET ? setting.sql() : "RESET ALL";
+        String restore = own.isEmpty() ? null : restore(ownReset(List.of(setting), Set.of()));
+        log.add(restore == null ? entry : entry + "; " + restore); // here it ran already, with its restore
+        if (current) {
+            server.appliedSettings(log.size());
+        }
     }
 
     /**
@@ -126,7 +155,7 @@ final class SessionSettings {
     private static boolean leavesStateBehind(Classification c) {
         return switch (c.kind()) {
             case CURSOR -> c.sessionBound();
-            case LISTEN -> false;
+            case LISTEN, DISCARD -> false; // DISCARD PLANS or SEQUENCES (ALL and TEMP come with effects)
             default -> true;
         };
     }

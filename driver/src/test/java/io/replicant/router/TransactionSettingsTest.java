@@ -1,0 +1,109 @@
+package io.replicant.router;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class TransactionSettingsTest {
+    private final StatementClassifier classifier = new StatementClassifier();
+    private final TransactionSettings settings = new TransactionSettings();
+
+    /**
+     * Runs each text as one successful exchange that leaves the server in {@code status} ('I', 'T', 'E'), and
+     * returns the settings texts that became the session's (RESET ALL for RESET ALL and DISCARD ALL).
+     */
+    private List<String> run(char status, String... texts) {
+        List<SessionEffect> settled = new ArrayList<>();
+        for (String text : texts) {
+            settled.addAll(settings.succeeded(classifier.classify(text)));
+        }
+        settings.status(status);
+        return texts(settled);
+    }
+
+    private static List<String> texts(List<SessionEffect> effects) {
+        return effects.stream().map(e -> e.type() == SessionEffect.Type.SET ? e.sql() : "RESET ALL").toList();
+    }
+
+    @Test
+    void outsideABlockASettingIsTheSessionsAtOnce() {
+        assertEquals(List.of("SET a.x = 1"), run('I', "SET a.x = 1"));
+        assertEquals(List.of("RESET ALL"), run('I', "DISCARD ALL"));
+        assertEquals(List.of(), run('I', "DISCARD PLANS", "SELECT 1", "SET LOCAL a.x = 2"));
+    }
+
+    @Test
+    void insideABlockItWaitsForTheCommit() {
+        assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
+        assertEquals(List.of(), run('T', "RESET ALL", "SET a.y = 2"));
+        assertEquals(List.of("SET a.x = 1", "RESET ALL", "SET a.y = 2"), run('I', "COMMIT"));
+    }
+
+    @Test
+    void aRollbackUndoesThem() {
+        assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
+        assertEquals(List.of(), run('I', "ROLLBACK"));
+        assertEquals(List.of(), run('I', "COMMIT"), "nothing left to commit");
+    }
+
+    @Test
+    void theCommitOfAFailedBlockRollsBack() {
+        assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
+        settings.status('E'); // a statement failed
+        assertEquals(List.of(), run('I', "COMMIT"));
+    }
+
+    @Test
+    void aBlockThatEndsWithoutACommitSeenDropsThem() {
+        assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
+        settings.status('I'); // a deferred constraint failed the COMMIT
+        assertEquals(List.of(), run('I', "COMMIT"));
+    }
+
+    @Test
+    void rollbackToSavepointUndoesWhatFollowedIt() {
+        assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1", "SAVEPOINT s1", "SET a.y = 2", "SAVEPOINT \"S2\"",
+                "SET a.z = 3"));
+        assertEquals(List.of(), run('T', "ROLLBACK TO SAVEPOINT s1", "SET a.w = 4"));
+        assertEquals(List.of("SET a.x = 1", "SET a.w = 4"), run('I', "COMMIT"));
+    }
+
+    @Test
+    void releaseKeepsTheChangesButForgetsTheSavepoint() {
+        run('T', "BEGIN", "SAVEPOINT s1", "SET a.x = 1", "SAVEPOINT s2", "SET a.y = 2", "RELEASE SAVEPOINT s2");
+        assertEquals(List.of("SET a.x = 1", "SET a.y = 2"), run('I', "END"));
+        run('T', "BEGIN", "SET a.x = 1", "SAVEPOINT s1", "SAVEPOINT s2", "SET a.y = 2", "RELEASE s2");
+        assertEquals(List.of("SET a.x = 1"), run('I', "ROLLBACK TO s1", "COMMIT"));
+    }
+
+    @Test
+    void theNewestSavepointOfANameCounts() {
+        run('T', "BEGIN", "SAVEPOINT s", "SET a.x = 1", "SAVEPOINT s", "SET a.y = 2", "ROLLBACK WORK TO s");
+        assertEquals(List.of("SET a.x = 1"), run('I', "COMMIT"));
+    }
+
+    @Test
+    void aMultiStatementTextIsTakenStatementByStatement() {
+        assertEquals(List.of("SET a.x = 1", "SET a.z = 3"),
+                run('I', "SET a.x = 1; BEGIN; SET a.y = 2; ROLLBACK; BEGIN; SET a.z = 3; COMMIT; SELECT 1"));
+        assertEquals(List.of(), run('T', "BEGIN; SET a.x = 1; SAVEPOINT s; SET a.y = 2"));
+        assertEquals(List.of("SET a.x = 1"), run('I', "ROLLBACK TO s; SELECT 1; COMMIT"));
+    }
+
+    @Test
+    void aBlockPgjdbcOpenedWithoutABeginHoldsThemToo() {
+        settings.inBlock();
+        assertEquals(List.of(), run('T', "SET a.x = 1"));
+        assertEquals(List.of("SET a.x = 1"), texts(settings.committed()));
+        assertEquals(List.of(), settings.committed(), "once");
+    }
+
+    @Test
+    void preparedTransactionKeepsThem() {
+        run('T', "BEGIN", "SET a.x = 1");
+        assertEquals(List.of("SET a.x = 1"), run('I', "PREPARE TRANSACTION 'g1'"));
+    }
+}
