@@ -233,6 +233,9 @@ class JdbcBehaviourIT {
             Savepoint api = c.setSavepoint();
             s.execute("SET statement_timeout = '7s'");
             c.rollback(api);
+            c.releaseSavepoint(api);
+            SQLException released = assertThrows(SQLException.class, () -> c.releaseSavepoint(api));
+            assertTrue(released.getMessage().contains("released"), "pgjdbc's own refusal: " + released);
             s.execute("SAVEPOINT \"By SQL\"");
             s.execute("SET lock_timeout = '3s'");
             s.execute("ROLLBACK TO SAVEPOINT \"By SQL\"");

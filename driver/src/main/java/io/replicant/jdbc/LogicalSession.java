@@ -614,30 +614,33 @@ final class LogicalSession implements SessionView {
         transactionFailed = false;
     }
 
-    /** A savepoint set through the JDBC API. */
-    void savepointSet(Savepoint savepoint) {
-        state.transactionSettings().savepoint(serverName(savepoint));
+    /** A savepoint set through the JDBC API ({@code name} from {@link #savepointName}). */
+    void savepointSet(String name) {
+        state.transactionSettings().savepoint(name);
     }
 
     /** A rollback to a savepoint through the JDBC API: the transaction goes on, as it was when the savepoint was set. */
-    void rolledBackTo(Savepoint savepoint) {
+    void rolledBackTo(String name) {
         transactionFailed = false;
-        state.transactionSettings().rolledBackTo(serverName(savepoint));
+        state.transactionSettings().rolledBackTo(name);
     }
 
-    void released(Savepoint savepoint) {
-        state.transactionSettings().released(serverName(savepoint));
+    void released(String name) {
+        state.transactionSettings().released(name);
     }
 
-    /** The name pgjdbc gives the server: a named savepoint's quoted, an unnamed one's folded to lower case. */
-    private static String serverName(Savepoint savepoint) {
+    /**
+     * The name pgjdbc gives the server: a named savepoint's quoted, an unnamed one's folded to lower case; null for
+     * one pgjdbc no longer accepts (released), which it refuses with its own error.
+     */
+    static String savepointName(Savepoint savepoint) {
         try {
             return savepoint.getSavepointName();
-        } catch (SQLException unnamed) {
+        } catch (SQLException unnamedOrReleased) {
             try {
                 return "jdbc_savepoint_" + savepoint.getSavepointId();
-            } catch (SQLException e) {
-                throw new IllegalStateException("a savepoint with neither a name nor an id", e);
+            } catch (SQLException released) {
+                return null;
             }
         }
     }

@@ -308,27 +308,29 @@ public final class RoutingConnection implements ReplicantConnection {
     @Override
     public Savepoint setSavepoint() throws SQLException {
         Savepoint savepoint = savepointConnection().connection.setSavepoint();
-        session.savepointSet(savepoint);
+        session.savepointSet(LogicalSession.savepointName(savepoint));
         return savepoint;
     }
 
     @Override
     public Savepoint setSavepoint(String name) throws SQLException {
         Savepoint savepoint = savepointConnection().connection.setSavepoint(name);
-        session.savepointSet(savepoint);
+        session.savepointSet(name);
         return savepoint;
     }
 
     @Override
     public void rollback(Savepoint savepoint) throws SQLException {
+        String name = LogicalSession.savepointName(savepoint);
         openTransaction("ROLLBACK TO SAVEPOINT").connection.rollback(savepoint);
-        session.rolledBackTo(savepoint);
+        session.rolledBackTo(name);
     }
 
     @Override
     public void releaseSavepoint(Savepoint savepoint) throws SQLException {
+        String name = LogicalSession.savepointName(savepoint); // pgjdbc forgets it once released
         openTransaction("RELEASE SAVEPOINT").connection.releaseSavepoint(savepoint);
-        session.released(savepoint);
+        session.released(name);
     }
 
     /**

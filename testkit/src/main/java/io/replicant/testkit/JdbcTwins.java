@@ -63,13 +63,18 @@ public final class JdbcTwins {
             for (int i = 0; i < calls; i++) {
                 Call next = call(random);
                 String want = direct.run(next);
-                String got = other.run(next);
                 transcript.addLast(next + " -> " + want);
                 if (transcript.size() > 15) {
                     transcript.removeFirst();
                 }
-                assertEquals(want, got, "seed " + seed + ", call " + i + "; the last ones:\n"
-                        + String.join("\n", transcript));
+                String failure = "seed " + seed + ", call " + i + "; the last ones:\n" + String.join("\n", transcript);
+                String got;
+                try {
+                    got = other.run(next);
+                } catch (RuntimeException e) {
+                    throw new AssertionError(failure, e);
+                }
+                assertEquals(want, got, failure);
             }
         }
     }
