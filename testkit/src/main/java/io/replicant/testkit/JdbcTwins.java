@@ -44,7 +44,10 @@ public final class JdbcTwins {
             // a temp table lives where it was made (the primary): the session's later reads of it must go there
             "CREATE TEMP TABLE IF NOT EXISTS jt_tmp (v int)", "INSERT INTO jt_tmp VALUES (1)",
             "SELECT count(*) FROM jt_tmp",
-            "DISCARD ALL", "RESET ALL", "SET statement_timeout = '5min'", "SHOW statement_timeout");
+            "DISCARD ALL", "RESET ALL", "SET statement_timeout = '5min'", "SHOW statement_timeout",
+            // settings inside transactions: they count once it commits, and a savepoint rolled back to undoes them
+            "SAVEPOINT sq", "ROLLBACK TO SAVEPOINT sq", "RELEASE SAVEPOINT sq", "SET LOCAL statement_timeout = '6min'",
+            "SET statement_timeout = '7min'; SELECT 1", "DISCARD PLANS");
     private static final List<String> PREPARED = List.of(
             "SELECT ?::int + 1", "SELECT x FROM jt_static WHERE x > ? ORDER BY x", "INSERT INTO jt_log (v) VALUES (?)",
             "SELECT 10 / ?::int");
