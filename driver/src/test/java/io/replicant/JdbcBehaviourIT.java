@@ -242,11 +242,14 @@ class JdbcBehaviourIT {
             c.commit();
             c.setReadOnly(false);
             c.setAutoCommit(true);
+            s.execute("SET idle_session_timeout = '9min'; BEGIN"); // a BEGIN draws in what its text ran before it
+            s.execute("ROLLBACK");
             for (Route route : new Route[] {Route.PRIMARY, Route.REPLICA}) {
                 rc.routeSession(route);
                 assertEquals("pg_catalog", one(s, "SHOW search_path"), route.toString());
                 assertEquals("0", one(s, "SHOW statement_timeout"), route.toString());
                 assertEquals("0", one(s, "SHOW lock_timeout"), route.toString());
+                assertEquals("0", one(s, "SHOW idle_session_timeout"), route + ": rolled back with the block");
             }
         }
     }

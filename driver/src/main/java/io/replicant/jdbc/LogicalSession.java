@@ -551,7 +551,7 @@ final class LogicalSession implements SessionView {
                 quorumOverride = c.hints().quorum();
             }
         }
-        String pin = state.apply(c, pc.inTransaction(), pc);
+        String pin = state.apply(c, txBackend != null, pc); // followTransaction has not seen it yet
         if (pin != null) {
             cluster.metrics().pinned(pin);
         }

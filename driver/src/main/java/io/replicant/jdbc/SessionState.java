@@ -37,14 +37,18 @@ final class SessionState {
     /**
      * Applies the effects of a statement that succeeded on {@code executedOn}.
      *
-     * @param inTransaction whether the connection is in a transaction block after it (pgjdbc begins one itself)
+     * @param blockOpen whether a transaction block was open before it (pgjdbc begins one itself)
      * @return a pin reason if the statement pins the session to the primary (LISTEN), else null
      */
-    String apply(Classification c, boolean inTransaction, PhysicalConnection executedOn) {
-        if (inTransaction) {
-            transaction.inBlock();
-        }
+    String apply(Classification c, boolean blockOpen, PhysicalConnection executedOn) {
+        transaction.blockOpen(blockOpen);
         settle(transaction.succeeded(c), executedOn);
+        char status = switch (executedOn.transactionState()) {
+            case IDLE -> 'I';
+            case OPEN -> 'T';
+            case FAILED -> 'E';
+        };
+        settle(transaction.exchangeEnded(status, false), executedOn);
         List<SessionEffect> effects = c.effects();
         String newPin = null;
         for (SessionEffect effect : effects) {
@@ -122,12 +126,12 @@ final class SessionState {
 
     /** The transaction rolled back, or failed: its settings are undone. */
     void dropPending() {
-        transaction.status('I');
+        transaction.rolledBack();
     }
 
     /** The transaction failed: a COMMIT ends it as a ROLLBACK. */
     void transactionFailed() {
-        transaction.status('E');
+        transaction.failed();
     }
 
     /** Where the transaction's savepoints set with the JDBC API are reported. */

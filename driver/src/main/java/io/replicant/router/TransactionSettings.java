@@ -7,10 +7,12 @@ import java.util.Set;
 import io.replicant.config.StatementKind;
 
 /**
- * When a session's settings changes (SET, RESET, RESET ALL, DISCARD ALL) become its own, as PostgreSQL decides:
- * outside a transaction block at once; inside one only when the block commits. A rollback undoes them, and
- * ROLLBACK TO SAVEPOINT undoes those made after the savepoint. Whoever replays settings onto the session's other
- * server connections must replay only what committed, on whichever server the transaction ran.
+ * When a session's settings changes (SET, RESET, RESET ALL, DISCARD ALL) become its own, as PostgreSQL decides: when
+ * the transaction they ran in commits. Outside a transaction block that is the implicit one of their exchange (a
+ * simple query, or extended-protocol messages up to Sync), which a later BEGIN in the same exchange draws into its
+ * block and an error rolls back; inside a block, its COMMIT. A rollback undoes them, and ROLLBACK TO SAVEPOINT those
+ * made after the savepoint. Whoever replays settings onto the session's other server connections must replay only
+ * what committed, on whichever server the transaction ran.
  */
 public final class TransactionSettings {
     private static final StatementClassifier CLASSIFIER = new StatementClassifier();
@@ -18,6 +20,7 @@ public final class TransactionSettings {
     private static final Set<String> SETTLING_WORDS = Set.of("begin", "start", "commit", "end", "rollback", "abort",
             "savepoint", "release", "prepare", "set", "reset", "discard");
 
+    /** The changes of the current transaction: an explicit block's, or the exchange's implicit one's. */
     private final List<SessionEffect> pending = new ArrayList<>();
     private final List<Savepoint> savepoints = new ArrayList<>();
     private boolean inBlock;
@@ -28,36 +31,45 @@ public final class TransactionSettings {
     }
 
     /**
-     * The server's transaction status after a statement or exchange ('I' idle, 'T' in a block, 'E' in a failed one).
-     * Idle drops what was pending: the block ended without a COMMIT this class saw succeed.
+     * Whether a block is open before the next statement, as the caller knows it (pgjdbc begins one without a BEGIN
+     * when autocommit is off; the proxy answers some BEGINs itself). A block that closed unseen committed nothing.
      */
-    public void status(char status) {
-        inBlock = status != 'I';
-        failed = status == 'E';
-        if (!inBlock) {
-            pending.clear();
-            savepoints.clear();
+    public void blockOpen(boolean open) {
+        if (open) {
+            inBlock = true;
+        } else if (inBlock) {
+            rolledBack();
         }
     }
 
-    /** A block is open before the next statement though no BEGIN was seen (pgjdbc begins one without autocommit). */
-    public void inBlock() {
-        inBlock = true;
-    }
-
     /**
-     * After {@code c} succeeded: its settings changes and the block's it committed that are the session's from now
-     * on, in the order they ran; empty if none.
+     * After {@code c} succeeded: the changes a COMMIT in it made the session's, in the order they ran; empty if none
+     * (most statements).
      */
     public List<SessionEffect> succeeded(Classification c) {
         if (c.statementCount() > 1) {
             return succeededEach(c.sql());
         }
         if (c.effects().isEmpty() && !isTransactionControl(c.kind())) {
-            return List.of(); // most statements
+            return List.of();
         }
         List<SessionEffect> settled = new ArrayList<>();
         step(c, settled);
+        return settled;
+    }
+
+    /**
+     * The exchange ended, leaving the server in {@code status} ('I' idle, 'T' in a block, 'E' in a failed one): the
+     * changes its implicit transaction committed, if it succeeded, or none.
+     */
+    public List<SessionEffect> exchangeEnded(char status, boolean exchangeFailed) {
+        if (status != 'I') {
+            inBlock = true; // opened by the exchange, drawing in what ran before it
+            failed = status == 'E';
+            return List.of();
+        }
+        List<SessionEffect> settled = inBlock || exchangeFailed || pending.isEmpty() ? List.of() : List.copyOf(pending);
+        rolledBack(); // a block that ended without a COMMIT seen (a deferred constraint failed it) committed nothing
         return settled;
     }
 
@@ -76,20 +88,20 @@ public final class TransactionSettings {
     private void step(Classification c, List<SessionEffect> settled) {
         switch (c.kind()) {
             case BEGIN -> inBlock = true;
-            case COMMIT -> {
-                if (inBlock && !failed) {
+            case COMMIT -> { // also an implicit transaction's, and PREPARE TRANSACTION, which keeps them too
+                if (!failed) {
                     settled.addAll(pending);
                 }
-                status('I');
+                rolledBack();
             }
-            case ROLLBACK -> status('I');
+            case ROLLBACK -> rolledBack();
             case SAVEPOINT -> savepointStatement(c.sql());
             default -> {
                 for (SessionEffect effect : c.effects()) {
                     if (!changesSettings(effect)) {
                         continue;
                     }
-                    (inBlock ? pending : settled).add(effect);
+                    pending.add(effect);
                 }
             }
         }
@@ -162,7 +174,21 @@ public final class TransactionSettings {
     /** The block committed (the driver's Connection.commit()): what was pending, which is the session's now. */
     public List<SessionEffect> committed() {
         List<SessionEffect> settled = inBlock && !failed ? List.copyOf(pending) : List.of();
-        status('I');
+        rolledBack();
         return settled;
+    }
+
+    /** The block failed: its COMMIT rolls back, unless a ROLLBACK TO SAVEPOINT recovers it first. */
+    public void failed() {
+        inBlock = true;
+        failed = true;
+    }
+
+    /** The transaction ended without committing its changes. */
+    public void rolledBack() {
+        pending.clear();
+        savepoints.clear();
+        inBlock = false;
+        failed = false;
     }
 }

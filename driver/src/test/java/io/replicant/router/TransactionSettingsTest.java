@@ -12,15 +12,16 @@ class TransactionSettingsTest {
     private final TransactionSettings settings = new TransactionSettings();
 
     /**
-     * Runs each text as one successful exchange that leaves the server in {@code status} ('I', 'T', 'E'), and
-     * returns the settings texts that became the session's (RESET ALL for RESET ALL and DISCARD ALL).
+     * Runs the texts as one successful exchange (a simple query each, or extended-protocol messages up to one Sync)
+     * that leaves the server in {@code status} ('I', 'T', 'E'), and returns the settings texts that became the
+     * session's (RESET ALL for RESET ALL and DISCARD ALL).
      */
     private List<String> run(char status, String... texts) {
         List<SessionEffect> settled = new ArrayList<>();
         for (String text : texts) {
             settled.addAll(settings.succeeded(classifier.classify(text)));
         }
-        settings.status(status);
+        settled.addAll(settings.exchangeEnded(status, false));
         return texts(settled);
     }
 
@@ -52,14 +53,14 @@ class TransactionSettingsTest {
     @Test
     void theCommitOfAFailedBlockRollsBack() {
         assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
-        settings.status('E'); // a statement failed
+        assertEquals(List.of(), settings.exchangeEnded('E', true)); // a statement failed
         assertEquals(List.of(), run('I', "COMMIT"));
     }
 
     @Test
     void aBlockThatEndsWithoutACommitSeenDropsThem() {
         assertEquals(List.of(), run('T', "BEGIN", "SET a.x = 1"));
-        settings.status('I'); // a deferred constraint failed the COMMIT
+        assertEquals(List.of(), settings.exchangeEnded('I', true)); // a deferred constraint failed the COMMIT
         assertEquals(List.of(), run('I', "COMMIT"));
     }
 
@@ -87,15 +88,32 @@ class TransactionSettingsTest {
 
     @Test
     void aMultiStatementTextIsTakenStatementByStatement() {
-        assertEquals(List.of("SET a.x = 1", "SET a.z = 3"),
+        assertEquals(List.of("SET a.z = 3"),
                 run('I', "SET a.x = 1; BEGIN; SET a.y = 2; ROLLBACK; BEGIN; SET a.z = 3; COMMIT; SELECT 1"));
         assertEquals(List.of(), run('T', "BEGIN; SET a.x = 1; SAVEPOINT s; SET a.y = 2"));
         assertEquals(List.of("SET a.x = 1"), run('I', "ROLLBACK TO s; SELECT 1; COMMIT"));
     }
 
+    /** PostgreSQL's implicit transaction of an exchange: a BEGIN in it draws in what ran before it. */
+    @Test
+    void whatRanBeforeABeginInTheSameExchangeJoinsItsBlock() {
+        assertEquals(List.of(), run('T', "SET a.x = 1; BEGIN"));
+        assertEquals(List.of(), run('I', "ROLLBACK"));
+        assertEquals(List.of(), run('T', "SET a.x = 1", "BEGIN", "SET a.y = 2"));
+        assertEquals(List.of("SET a.x = 1", "SET a.y = 2"), run('I', "COMMIT"));
+    }
+
+    @Test
+    void anImplicitTransactionEndsWithItsExchangeOrACommitOrRollbackInIt() {
+        assertEquals(List.of("SET a.x = 1"), run('I', "SET a.x = 1; COMMIT; SET a.y = 2; ROLLBACK"));
+        assertEquals(List.of("SET a.x = 1", "SET a.y = 2"), run('I', "SET a.x = 1", "SET a.y = 2"));
+        settings.succeeded(classifier.classify("SET a.x = 1"));
+        assertEquals(List.of(), settings.exchangeEnded('I', true), "an error rolled it back");
+    }
+
     @Test
     void aBlockPgjdbcOpenedWithoutABeginHoldsThemToo() {
-        settings.inBlock();
+        settings.blockOpen(true);
         assertEquals(List.of(), run('T', "SET a.x = 1"));
         assertEquals(List.of("SET a.x = 1"), texts(settings.committed()));
         assertEquals(List.of(), settings.committed(), "once");

@@ -158,14 +158,18 @@ class ProxyIT {
             s.execute("BEGIN");
             s.execute("SET search_path TO public");
             s.execute("ROLLBACK");
+            s.execute("SET idle_session_timeout = '9min'; BEGIN"); // a BEGIN draws in what its text ran before it
+            s.execute("ROLLBACK");
 
             assertEquals(Set.of("primary"), ranOn(s, "INSERT INTO px_items VALUES (2, 'two') ON CONFLICT DO NOTHING"));
             assertEquals("px_hidden, public", show(s, "/* replicant:route=primary */ SHOW search_path"));
             assertEquals("0", show(s, "/* replicant:route=primary */ SHOW statement_timeout"));
+            assertEquals("0", show(s, "/* replicant:route=primary */ SHOW idle_session_timeout"));
             Set<String> read = ranOn(s, "SELECT x FROM px_only_in_hidden");
             assertTrue(read.size() == 1 && read.iterator().next().startsWith("replica"), "not pinned: ran on " + read);
             assertEquals("px_hidden, public", show(s, "SHOW search_path"));
             assertEquals("0", show(s, "SHOW statement_timeout"));
+            assertEquals("0", show(s, "SHOW idle_session_timeout"));
         }
     }
 

@@ -421,13 +421,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     frame.release();
                     begin.drop();
                     transactionStatus = 'I';
-                    settings.transactionStatus(transactionStatus);
+                    settings.answeredLocally(transactionStatus);
                     transactionBackend = null;
                     answerLocally(endTag);
                 } else if (defersBegin && transactionStatus == 'I' && DeferredBegin.isPlainBegin(c, sql)) {
                     begin.hold(frame);
                     transactionStatus = 'T';
-                    settings.transactionStatus(transactionStatus);
+                    settings.answeredLocally(transactionStatus);
                     transactionBackend = decision.backend();
                     transactionStartedAt = System.nanoTime();
                     answerLocally("BEGIN");
@@ -1155,7 +1155,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         }
-        settings.transactionStatus(transactionStatus);
+        settings.exchangeEnded(server, transactionStatus, exchangeFailed);
         releaseReports();
         if (server.backend().isPrimary()) {
             context.cluster().committedAt(now); // token consistency: other sessions' reads must see it

@@ -122,11 +122,18 @@ final class SessionSettings {
     }
 
     /**
-     * The transaction status the client was told (at the end of an exchange, or for a BEGIN, COMMIT or ROLLBACK the
-     * proxy answered itself): idle also ends what a block left undecided.
+     * An exchange on {@code server} ended in {@code transactionStatus}: what its implicit transaction committed is
+     * the session's.
      */
-    void transactionStatus(char transactionStatus) {
-        transaction.status(transactionStatus);
+    void exchangeEnded(BackendConnection server, char transactionStatus, boolean failed) {
+        for (SessionEffect setting : transaction.exchangeEnded(transactionStatus, failed)) {
+            logSetting(setting, server);
+        }
+    }
+
+    /** The proxy answered a BEGIN (a block is open), or a COMMIT or ROLLBACK of a block that ran nothing. */
+    void answeredLocally(char transactionStatus) {
+        transaction.blockOpen(transactionStatus != 'I');
     }
 
     /**
