@@ -98,10 +98,9 @@ public final class TransactionSettings {
             case SAVEPOINT -> savepointStatement(c.sql());
             default -> {
                 for (SessionEffect effect : c.effects()) {
-                    if (!changesSettings(effect)) {
-                        continue;
+                    if (changesSettings(effect)) {
+                        pending.add(effect);
                     }
-                    pending.add(effect);
                 }
             }
         }
@@ -125,7 +124,7 @@ public final class TransactionSettings {
         }
         List<Token> tokens = lexed.statements().get(0).tokens();
         Token name = tokens.get(tokens.size() - 1);
-        if (tokens.size() < 2 || !name.isName()) {
+        if (!name.isName()) {
             return;
         }
         switch (tokens.get(0).text()) {
