@@ -2,16 +2,12 @@ package io.replicant.jdbc;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import io.replicant.router.Classification;
 import io.replicant.router.SessionEffect;
+import io.replicant.router.SettingStatements;
 import io.replicant.router.TransactionSettings;
 
 /**
@@ -24,8 +20,6 @@ import io.replicant.router.TransactionSettings;
 final class SessionState {
     /** Above this many entries the log is compacted into a new epoch (it only grows with SET in a loop). */
     private static final int MAX_LOG = 256;
-    private static final Pattern PARAMETER = Pattern.compile(
-            "\\s*(?:set\\s+(?:session\\s+(?!characteristics))?|reset\\s+)(\"?[\\w.]+\"?)", Pattern.CASE_INSENSITIVE);
 
     private final List<String> settings = new ArrayList<>();
     private int epoch;
@@ -152,16 +146,9 @@ final class SessionState {
 
     /** Keeps the last SET/RESET per parameter; connections replay the shorter log from scratch (new epoch). */
     private void compact() {
-        Map<String, String> last = new LinkedHashMap<>();
-        int anonymous = 0;
-        for (String sql : settings) {
-            Matcher m = PARAMETER.matcher(sql);
-            String key = m.lookingAt() ? m.group(1).toLowerCase(Locale.ROOT) : "#" + anonymous++;
-            last.remove(key);
-            last.put(key, sql);
-        }
+        List<String> kept = SettingStatements.compact(settings);
         settings.clear();
-        settings.addAll(last.values());
+        settings.addAll(kept);
         epoch++;
     }
 

@@ -173,6 +173,30 @@ class ProxyIT {
         }
     }
 
+    /**
+     * A SET per request in a long session grows the replayed log past its limit: it is compacted, and the replicas
+     * that replayed the longer one are reset and replay the shorter one; the session is not pinned to the primary.
+     */
+    @Test
+    void aSettingPerRequestInALongSessionKeepsItsReadsOnReplicas() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            s.execute("SET search_path TO px_hidden, public");
+            for (int i = 0; i < 600; i++) {
+                s.execute("SET app.request_id = '" + i + "'");
+                if (i % 50 == 0) { // replicas replay the log as it grows and after it was compacted
+                    assertEquals(String.valueOf(i), show(s, "SHOW app.request_id"));
+                }
+            }
+            Set<String> read = ranOn(s, "SELECT x FROM px_only_in_hidden");
+            assertTrue(read.size() == 1 && read.iterator().next().startsWith("replica"), "not pinned: ran on " + read);
+            for (int i = 0; i < 2; i++) { // both replicas
+                assertEquals("599", show(s, "SHOW app.request_id"));
+                assertEquals("px_hidden, public", show(s, "SHOW search_path"));
+            }
+            assertEquals("599", show(s, "/* replicant:route=primary */ SHOW app.request_id"));
+        }
+    }
+
     private static String show(Statement s, String sql) throws SQLException {
         try (ResultSet rs = s.executeQuery(sql)) {
             assertTrue(rs.next());

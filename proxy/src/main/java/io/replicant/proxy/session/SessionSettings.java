@@ -10,6 +10,7 @@ import java.util.Set;
 import io.replicant.proxy.backend.BackendConnection;
 import io.replicant.router.Classification;
 import io.replicant.router.SessionEffect;
+import io.replicant.router.SettingStatements;
 import io.replicant.router.TransactionSettings;
 import io.replicant.router.Verdict;
 
@@ -20,10 +21,18 @@ import io.replicant.router.Verdict;
  * pin to the primary.
  */
 final class SessionSettings {
-    /** Beyond this many replayed settings (a SET in a loop) the session simply stays on the primary. */
+    /**
+     * Beyond this many replayed settings (a SET per request in a long session) the log is compacted; a session with
+     * more distinct settings than this simply stays on the primary.
+     */
     private static final int MAX_SETTINGS = 256;
 
     private final List<String> log = new ArrayList<>();
+    /**
+     * What owns the settings of the connections that replayed this log: a new one after a compaction, so that each
+     * connection is reset and replays the shorter log from the start.
+     */
+    private Object generation = new Object();
     private final TransactionSettings transaction = new TransactionSettings();
     private String pin;
     /**
@@ -141,15 +150,22 @@ final class SessionSettings {
      * replayed onto its other servers.
      */
     private void logSetting(SessionEffect setting, BackendConnection server) {
-        if (log.size() >= MAX_SETTINGS) {
-            pin("session_state");
-            return;
-        }
-        boolean current = server.settingsOwner() == this && server.appliedSettings() == log.size();
+        boolean current = server.settingsOwner() == generation && server.appliedSettings() == log.size();
         String entry = setting.type() == SessionEffect.Type.SET ? setting.sql() : "RESET ALL";
         String restore = own.isEmpty() ? null : restore(ownReset(List.of(setting), Set.of()));
         log.add(restore == null ? entry : entry + "; " + restore); // here it ran already, with its restore
-        if (current) {
+        if (log.size() > MAX_SETTINGS) {
+            List<String> kept = SettingStatements.compact(log);
+            log.clear();
+            log.addAll(kept);
+            generation = new Object();
+            if (current) {
+                server.settingsOwner(generation); // holds what the shorter log sets: it need not be reset
+            }
+        }
+        if (log.size() > MAX_SETTINGS) {
+            pin("session_state");
+        } else if (current) {
             server.appliedSettings(log.size());
         }
     }
@@ -179,18 +195,18 @@ final class SessionSettings {
      * parameters; then the settings it has not applied yet (all marked applied).
      */
     String catchUp(BackendConnection server) {
-        if (server.settingsOwner() == this && server.appliedSettings() >= log.size()) {
+        if (server.settingsOwner() == generation && server.appliedSettings() >= log.size()) {
             return null;
         }
         List<String> statements = new ArrayList<>();
-        if (server.settingsOwner() != this) {
+        if (server.settingsOwner() != generation) {
             if (server.appliedSettings() > 0) {
                 statements.add("RESET ALL");
                 server.carriedParameters(Map.of()); // pooled connections log in without them
             }
             statements.addAll(TrackedParameters.changes(server.carriedParameters(), own));
             server.carriedParameters(own);
-            server.settingsOwner(this);
+            server.settingsOwner(generation);
         }
         loginStatements = statements.size();
         statements.addAll(log.subList(server.appliedSettings(), log.size()));
