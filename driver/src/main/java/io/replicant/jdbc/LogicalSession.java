@@ -625,6 +625,7 @@ final class LogicalSession implements SessionView {
         state.transactionSettings().rolledBackTo(name);
     }
 
+    /** A savepoint released through the JDBC API: the changes since it stay in the transaction. */
     void released(String name) {
         state.transactionSettings().released(name);
     }
