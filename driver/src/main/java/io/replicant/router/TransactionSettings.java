@@ -47,10 +47,14 @@ public final class TransactionSettings {
      * (most statements).
      */
     public List<SessionEffect> succeeded(Classification c) {
+        boolean changes = changesSettings(c.effects());
         if (c.statementCount() > 1) {
-            return succeededEach(c.sql());
+            // Lexed again only when it matters: with nothing pending and no change in it, a block it opens or ends
+            // is known from the exchange's status, and only a savepoint it sets would be missed later.
+            return changes || !pending.isEmpty() || c.names().contains("savepoint") ? succeededEach(c.sql())
+                    : List.of();
         }
-        if (c.effects().isEmpty() && !isTransactionControl(c.kind())) {
+        if (!changes && !isTransactionControl(c.kind())) {
             return List.of();
         }
         List<SessionEffect> settled = new ArrayList<>();
@@ -109,6 +113,15 @@ public final class TransactionSettings {
     private static boolean isTransactionControl(StatementKind kind) {
         return kind == StatementKind.BEGIN || kind == StatementKind.COMMIT || kind == StatementKind.ROLLBACK
                 || kind == StatementKind.SAVEPOINT;
+    }
+
+    private static boolean changesSettings(List<SessionEffect> effects) {
+        for (SessionEffect effect : effects) { // on every statement: no stream
+            if (changesSettings(effect)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean changesSettings(SessionEffect effect) {

@@ -92,6 +92,9 @@ class TransactionSettingsTest {
                 run('I', "SET a.x = 1; BEGIN; SET a.y = 2; ROLLBACK; BEGIN; SET a.z = 3; COMMIT; SELECT 1"));
         assertEquals(List.of(), run('T', "BEGIN; SET a.x = 1; SAVEPOINT s; SET a.y = 2"));
         assertEquals(List.of("SET a.x = 1"), run('I', "ROLLBACK TO s; SELECT 1; COMMIT"));
+        run('T', "BEGIN; SAVEPOINT t; SELECT 1"); // nothing pending, nothing changed, but a savepoint to follow
+        run('T', "SET a.y = 2");
+        assertEquals(List.of(), run('I', "ROLLBACK TO t", "COMMIT"));
     }
 
     /** PostgreSQL's implicit transaction of an exchange: a BEGIN in it draws in what ran before it. */
