@@ -182,6 +182,23 @@ class JdbcBehaviourIT {
         }
     }
 
+    /** PostgreSQL keeps what ran before an error in the same exchange: the next user of the connection must not. */
+    @Test
+    void whatAFailedStatementLeftBehindIsNotHandedOn() throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            SQLException error = assertThrows(SQLException.class,
+                    () -> s.execute("PREPARE jb_failed AS SELECT 7; SELECT pg_advisory_lock(778); SELECT 1/0"));
+            assertEquals("22012", error.getSQLState());
+            assertEquals("7", one(s, "EXECUTE jb_failed"), "the statement prepared before the error is there");
+        }
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            c.unwrap(ReplicantConnection.class).routeSession(Route.PRIMARY);
+            assertEquals("0", one(s, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"));
+            s.execute("PREPARE jb_failed AS SELECT 8"); // 42P05 on a connection that still had it
+            assertEquals("8", one(s, "EXECUTE jb_failed"));
+        }
+    }
+
     /** With autocommit off the reset ran inside a transaction that the pool then rolled back. */
     @Test
     void closingWithAutocommitOffResetsTheSessionToo() throws SQLException {

@@ -560,11 +560,16 @@ final class LogicalSession implements SessionView {
                 cluster.catalog().refreshSoon();
             }
         }
-        if (c.sessionBound() || c.reason() == Reason.WRITER_FUNCTION || c.kind() == StatementKind.CURSOR
-                || c.kind() == StatementKind.DO || c.kind() == StatementKind.CALL) {
-            pc.dirty = true; // may have left locks, cursors, settings or sequence state behind
+        if (leavesStateBehind(c)) {
+            pc.dirty = true;
         }
         followTransaction(c, pc);
+    }
+
+    /** Whether {@code c} may leave locks, cursors, settings or sequence state behind on its server session. */
+    private static boolean leavesStateBehind(Classification c) {
+        return c.sessionBound() || c.reason() == Reason.WRITER_FUNCTION || c.kind() == StatementKind.CURSOR
+                || c.kind() == StatementKind.DO || c.kind() == StatementKind.CALL;
     }
 
     /** After a statement failed on {@code pc}. */
@@ -576,6 +581,10 @@ final class LogicalSession implements SessionView {
             return;
         }
         ranOn(pc.backend);
+        // PostgreSQL keeps what ran before the error (an advisory lock, a PREPARE): the connection is reset on
+        // release, or closed if a statement may exist there under a name the reset does not know
+        pc.dirty |= leavesStateBehind(c);
+        pc.discard |= c.effects().stream().anyMatch(effect -> effect.type() == SessionEffect.Type.PREPARE);
         if (pc.backend.isPrimary() && !pc.inTransaction()) {
             wrotePending = false; // an autocommit statement that failed committed nothing
             quorumOverride = null;
@@ -732,6 +741,11 @@ final class LogicalSession implements SessionView {
     }
 
     private void release(PhysicalConnection pc) {
+        if (pc.discard) {
+            cluster.evict(pc);
+            closeQuietly(pc);
+            return;
+        }
         try {
             if (pc.inTransaction()) {
                 if (pc.connection.getAutoCommit()) {

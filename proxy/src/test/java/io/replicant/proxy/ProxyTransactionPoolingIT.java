@@ -377,6 +377,24 @@ class ProxyTransactionPoolingIT {
         }
     }
 
+    /** PostgreSQL keeps a session-level lock taken before an error in the same exchange: so does the proxy. */
+    @Test
+    void anAdvisoryLockTakenBeforeAnErrorKeepsItsServerSessionWithItsClient() throws SQLException {
+        try (ReplicantProxy proxy = pooled(cluster, 1, "  pool_wait_timeout: 300ms\n");
+                Connection a = client(proxy, "tp-lock-failed");
+                Connection b = client(proxy, "tp-lock-failed");
+                Statement sa = a.createStatement();
+                Statement sb = b.createStatement()) {
+            SQLException error = assertThrows(SQLException.class,
+                    () -> sa.execute("SELECT pg_advisory_lock(4243); SELECT 1/0"));
+            assertEquals("22012", error.getSQLState());
+            SQLException busy = assertThrows(SQLException.class, () -> sb.execute("SELECT pg_try_advisory_lock(4243)"),
+                    "the only server holds the other client's lock: it is not handed on");
+            assertEquals("53300", busy.getSQLState(), busy.getMessage());
+            assertEquals("true", textOf(sa, "SELECT pg_advisory_unlock(4243)::text"));
+        }
+    }
+
     /**
      * asyncpg and psycopg 3 through shared connections: asyncpg's prepares with Flush, COPY data sent ahead, and
      * its pool's reset on every connection it takes back (which must not keep the server for its client);

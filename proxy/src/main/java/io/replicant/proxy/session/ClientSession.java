@@ -1154,6 +1154,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     pinToPrimary("session_function"); // an advisory lock or set_config outlives it: keep the server
                 }
             }
+        } else if (servers.pooled() && inFlight.stream().anyMatch(Classification::sessionBound)) {
+            // what ran before the error (a PREPARE, an advisory lock) is kept by the server though the exchange failed
+            pinToPrimary("session_function");
         }
         settings.exchangeEnded(server, transactionStatus, exchangeFailed);
         releaseReports();
