@@ -199,6 +199,42 @@ class JdbcBehaviourIT {
         }
     }
 
+    /** SQL prepared statements live on the primary: a read-only transaction that may EXECUTE them runs there. */
+    @Test
+    void aReadOnlyTransactionOfASessionWithPreparedStatementsRunsOnThePrimary() throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            ReplicantConnection rc = c.unwrap(ReplicantConnection.class);
+            s.execute("PREPARE jb_ro AS SELECT 4");
+            assertThrows(SQLException.class, () -> s.execute("PREPARE jb_ro_failed AS SELECT 5; SELECT 1/0"));
+            c.setReadOnly(true);
+            c.setAutoCommit(false);
+            assertEquals("4", one(s, "EXECUTE jb_ro"));
+            assertEquals("5", one(s, "EXECUTE jb_ro_failed"), "prepared before the error");
+            assertEquals("primary", rc.lastRoute().target());
+            s.execute("DEALLOCATE jb_ro");
+            s.execute("DEALLOCATE jb_ro_failed");
+            c.commit();
+            assertEquals("replica", rc.explain("SELECT 1").target(), "none left");
+            c.rollback();
+        }
+    }
+
+    /** A connection whose server session ended before its reset is evicted, and the pool goes on serving. */
+    @Test
+    void aConnectionThatCannotBeResetIsEvicted() throws SQLException {
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            c.unwrap(ReplicantConnection.class).routeSession(Route.PRIMARY);
+            c.setAutoCommit(false);
+            s.execute("SET search_path TO pg_catalog");
+            String pid = one(s, "SELECT pg_backend_pid()");
+            assertEquals("t", cluster.primary().query("SELECT pg_terminate_backend(" + pid + ")"));
+        } // closing rolls back and resets it, which fails: it must neither throw nor go back to the pool
+        try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
+            c.unwrap(ReplicantConnection.class).routeSession(Route.PRIMARY);
+            assertEquals("\"$user\", public", one(s, "SHOW search_path"));
+        }
+    }
+
     /** With autocommit off the reset ran inside a transaction that the pool then rolled back. */
     @Test
     void closingWithAutocommitOffResetsTheSessionToo() throws SQLException {

@@ -43,7 +43,12 @@ class JdbcTwinIT {
     @Test
     void randomCallsGetPgjdbcsAnswers() throws SQLException {
         for (int i = 0; i < CONVERSATIONS; i++) {
-            JdbcTwins.converse(ClusterFixture.direct(cluster), dataSource.getConnection(), System.nanoTime(), CALLS);
+            JdbcTwins.converse(ClusterFixture.direct(cluster), dataSource.getConnection(), seed(), CALLS);
         }
+    }
+
+    /** A new seed per conversation, or the one a failure printed: {@code -Dtwin.seed=N} replays it. */
+    private static long seed() {
+        return Long.getLong("twin.seed", System.nanoTime());
     }
 }

@@ -581,10 +581,14 @@ final class LogicalSession implements SessionView {
             return;
         }
         ranOn(pc.backend);
-        // PostgreSQL keeps what ran before the error (an advisory lock, a PREPARE): the connection is reset on
-        // release, or closed if a statement may exist there under a name the reset does not know
+        // PostgreSQL keeps what ran before the error (an advisory lock, a PREPARE): reset it before the pool reuses it
         pc.dirty |= leavesStateBehind(c);
-        pc.discard |= c.effects().stream().anyMatch(effect -> effect.type() == SessionEffect.Type.PREPARE);
+        for (SessionEffect effect : c.effects()) {
+            if (effect.type() == SessionEffect.Type.PREPARE || effect.type() == SessionEffect.Type.DEALLOCATE) {
+                pc.preparedUnknown = true;
+                state.mayHavePrepared(effect); // a PREPARE may have run, a DEALLOCATE may not have
+            }
+        }
         if (pc.backend.isPrimary() && !pc.inTransaction()) {
             wrotePending = false; // an autocommit statement that failed committed nothing
             quorumOverride = null;
@@ -741,11 +745,6 @@ final class LogicalSession implements SessionView {
     }
 
     private void release(PhysicalConnection pc) {
-        if (pc.discard) {
-            cluster.evict(pc);
-            closeQuietly(pc);
-            return;
-        }
         try {
             if (pc.inTransaction()) {
                 if (pc.connection.getAutoCommit()) {
@@ -762,10 +761,10 @@ final class LogicalSession implements SessionView {
         } catch (SQLException e) {
             LOG.warn("[{}] could not reset a connection to {} ({}); it is evicted", cluster.name(), pc.backend,
                     e.getMessage());
-            cluster.evict(pc);
-        } finally {
-            closeQuietly(pc);
+            cluster.evict(pc); // the pool closes it now: closing it again would reset a connection that is gone
+            return;
         }
+        closeQuietly(pc);
     }
 
     /** Undoes everything a session can leave behind (the parts of DISCARD ALL that keep pgjdbc's statements). */
@@ -773,9 +772,14 @@ final class LogicalSession implements SessionView {
         StringBuilder sql = new StringBuilder("CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL");
         if (pc.backend.isPrimary()) {
             sql.append("; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES");
-            for (String name : state.preparedNames()) {
-                sql.append("; DEALLOCATE ").append(quoteIdentifier(name));
+            if (!pc.preparedUnknown) {
+                for (String name : state.preparedNames()) {
+                    sql.append("; DEALLOCATE ").append(quoteIdentifier(name));
+                }
             }
+        }
+        if (pc.preparedUnknown) {
+            sql.append("; DEALLOCATE ALL"); // pgjdbc sees it and prepares its own statements again
         }
         return sql.toString();
     }
@@ -825,6 +829,11 @@ final class LogicalSession implements SessionView {
     @Override
     public Set<String> tempTables() {
         return state.tempTables();
+    }
+
+    @Override
+    public Set<String> preparedStatements() {
+        return state.preparedNames();
     }
 
     @Override

@@ -29,8 +29,8 @@ final class PhysicalConnection {
     int appliedCount;
     /** Session state was changed here (SET, temp table, LISTEN, advisory lock, …): reset before returning it. */
     boolean dirty;
-    /** It may hold state a reset cannot undo (a PREPARE whose outcome is unknown): closed instead of returned. */
-    boolean discard;
+    /** A PREPARE or DEALLOCATE here may or may not have run (its text failed): the reset deallocates all. */
+    boolean preparedUnknown;
     /** {@code synchronous_commit = remote_apply} is set here, so standbys report applying this session's commits at once. */
     boolean applyFeedback;
     private PreparedStatement quorumWait;

@@ -196,6 +196,11 @@ final class SessionState {
         return tempTables;
     }
 
+    /** A statement with {@code effect} (PREPARE or DEALLOCATE) failed: the statements it names may exist. */
+    void mayHavePrepared(SessionEffect effect) {
+        preparedNames.addAll(effect.names());
+    }
+
     Set<String> preparedNames() {
         return preparedNames;
     }

@@ -80,8 +80,10 @@ public final class Router {
             boolean readOnly = session.beginsTransaction()
                     ? session.readOnly() || c.readOnlyBegin() && c.kind() != StatementKind.BEGIN
                     : c.readOnlyBegin();
-            // a session's temp tables live on the primary, and any statement of the transaction may read them
-            if (readOnly && !c.sessionBound() && session.tempTables().isEmpty()) {
+            // a session's temp tables and SQL prepared statements live on the primary, and any statement of the
+            // transaction may use them
+            if (readOnly && !c.sessionBound() && session.tempTables().isEmpty()
+                    && session.preparedStatements().isEmpty()) {
                 return readPool(read, null, false, Reason.READ_ONLY_TRANSACTION, "");
             }
             return RouteDecision.to(primary, Reason.TRANSACTION, "");

@@ -18,6 +18,9 @@ public interface SessionView {
 
     Set<String> tempTables();
 
+    /** The names of the SQL-level prepared statements (PREPARE) the session may have: they live on the primary. */
+    Set<String> preparedStatements();
+
     /** Why the session is pinned to the primary (e.g. {@code listen}), or null. */
     String pinned();
 

@@ -51,8 +51,8 @@ public final class TransactionSettings {
         if (c.statementCount() > 1) {
             // Lexed again only when it matters: with nothing pending and no change in it, a block it opens or ends
             // is known from the exchange's status, and only a savepoint it sets would be missed later.
-            return changes || !pending.isEmpty() || c.names().contains("savepoint") ? succeededEach(c.sql())
-                    : List.of();
+            return changes || !pending.isEmpty() || c.names().contains("savepoint")
+                    ? succeededEach(c.sql(), Integer.MAX_VALUE) : List.of();
         }
         if (!changes && !isTransactionControl(c.kind())) {
             return List.of();
@@ -60,6 +60,15 @@ public final class TransactionSettings {
         List<SessionEffect> settled = new ArrayList<>();
         step(c, settled);
         return settled;
+    }
+
+    /**
+     * A multi-statement text failed after its first {@code completed} statements ran: the changes a COMMIT among
+     * them made the session's (PostgreSQL keeps {@code a} of {@code SET a = 1; COMMIT; SELECT 1/0}). Call
+     * {@link #exchangeEnded} next, as for any exchange.
+     */
+    public List<SessionEffect> failedAfter(Classification c, int completed) {
+        return c.statementCount() > 1 && completed > 0 ? succeededEach(c.sql(), completed) : List.of();
     }
 
     /**
@@ -77,11 +86,11 @@ public final class TransactionSettings {
         return settled;
     }
 
-    /** A multi-statement text: its statements are taken one by one, transaction control in between. */
-    private List<SessionEffect> succeededEach(String sql) {
+    /** A multi-statement text: its first {@code ran} statements are taken one by one, transaction control in between. */
+    private List<SessionEffect> succeededEach(String sql, int ran) {
         List<SessionEffect> settled = new ArrayList<>();
-        SqlLexer.Result lexed = SqlLexer.lex(sql);
-        for (SqlLexer.Statement statement : lexed.statements()) {
+        List<SqlLexer.Statement> statements = SqlLexer.lex(sql).statements();
+        for (SqlLexer.Statement statement : statements.subList(0, Math.min(ran, statements.size()))) {
             if (SETTLING_WORDS.contains(statement.first().text())) {
                 step(CLASSIFIER.classify(statement.text(sql)), settled);
             }

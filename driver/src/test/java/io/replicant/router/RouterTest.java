@@ -44,6 +44,7 @@ class RouterTest {
         boolean begins;
         boolean readOnly;
         Set<String> temps = Set.of();
+        Set<String> prepared = Set.of();
         String pinned;
         String forced;
         String user = "app";
@@ -90,6 +91,11 @@ class RouterTest {
         @Override
         public Set<String> tempTables() {
             return temps;
+        }
+
+        @Override
+        public Set<String> preparedStatements() {
+            return prepared;
         }
 
         @Override
@@ -166,6 +172,10 @@ class RouterTest {
         assertEquals("primary transaction", where(router, "SELECT 1", begin),
                 "a later statement of the transaction may read the session's temp table");
         begin.temps = Set.of();
+        begin.prepared = Set.of("by_id");
+        assertEquals("primary transaction", where(router, "SELECT 1", begin),
+                "a later statement of the transaction may EXECUTE the session's prepared statement");
+        begin.prepared = Set.of();
         Session readWrite = new Session();
         readWrite.begins = true;
         assertEquals("primary transaction", where(router, "BEGIN READ ONLY", readWrite),

@@ -127,4 +127,19 @@ class TransactionSettingsTest {
         run('T', "BEGIN", "SET a.x = 1");
         assertEquals(List.of("SET a.x = 1"), run('I', "PREPARE TRANSACTION 'g1'"));
     }
+
+    @Test
+    void aTextThatFailsPartWayKeepsWhatItsCommitsCommitted() {
+        Classification text = classifier.classify("SET a.x = 1; COMMIT; SET a.y = 2; SELECT 1/0");
+        assertEquals(List.of("SET a.x = 1"), texts(settings.failedAfter(text, 3)));
+        assertEquals(List.of(), settings.exchangeEnded('I', true), "a.y rolled back with the failed statement");
+        assertEquals(List.of(), settings.failedAfter(text, 1), "failed before its COMMIT");
+        assertEquals(List.of(), settings.exchangeEnded('I', true));
+
+        Classification block = classifier.classify("BEGIN; SET a.z = 3; SAVEPOINT s; SET a.w = 4; SELECT 1/0");
+        assertEquals(List.of(), settings.failedAfter(block, 4));
+        assertEquals(List.of(), settings.exchangeEnded('E', true));
+        assertEquals(List.of(), run('T', "ROLLBACK TO SAVEPOINT s"));
+        assertEquals(List.of("SET a.z = 3"), run('I', "COMMIT"), "what preceded the savepoint, seen in the failed text");
+    }
 }

@@ -173,6 +173,31 @@ class ProxyIT {
         }
     }
 
+    /** PostgreSQL keeps what a COMMIT committed before an error later in the same text: so do the other servers. */
+    @Test
+    void aSettingCommittedBeforeAnErrorInTheSameTextFollowsTheSession() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            SQLException error = assertThrows(SQLException.class,
+                    () -> s.execute("SET lock_timeout = '8s'; COMMIT; SET idle_session_timeout = '3min'; SELECT 1/0"));
+            assertEquals("22012", error.getSQLState());
+            for (String server : List.of("/* replicant:route=primary */", "", "")) { // reads alternate between replicas
+                assertEquals("8s", show(s, server + " SHOW lock_timeout"), server);
+                assertEquals("0", show(s, server + " SHOW idle_session_timeout"), server);
+            }
+        }
+    }
+
+    /** A statement prepared before an error in the same text stays on the primary: the session is pinned there. */
+    @Test
+    void aStatementPreparedBeforeAnErrorPinsTheSession() throws SQLException {
+        try (Connection c = viaProxy("simple"); Statement s = c.createStatement()) {
+            assertThrows(SQLException.class, () -> s.execute("PREPARE px_failed AS SELECT 6; SELECT 1/0"));
+            s.execute("BEGIN READ ONLY");
+            assertEquals("6", show(s, "EXECUTE px_failed"));
+            s.execute("COMMIT");
+        }
+    }
+
     /**
      * A SET per request in a long session grows the replayed log past its limit: it is compacted, and the replicas
      * that replayed the longer one are reset and replay the shorter one; the session is not pinned to the primary.

@@ -43,6 +43,7 @@ import io.replicant.router.Reason;
 import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
+import io.replicant.router.SessionEffect;
 import io.replicant.router.StatementClassifier;
 import io.replicant.router.Verdict;
 import io.replicant.router.SessionView;
@@ -113,6 +114,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final ReadPosition position;
     private final OwnSettings ownSettings;
     private boolean exchangeFailed;
+    /** The exchange's statements that completed (CommandComplete): those of a text that failed part-way ran. */
+    private int statementsCompleted;
     /**
      * A batch failed and the proxy's own Sync ended it on its server, so that server no longer skips what the client
      * sends until its Sync, as PostgreSQL does after an error: the proxy does, and answers that Sync itself.
@@ -766,6 +769,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         exchangeFailed = false;
+        statementsCompleted = 0;
         primaryDeadline = 0;
         active = server;
         if (!retried && mayRunAgain(cs, awaitsReady)) {
@@ -1007,8 +1011,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         bytesOut += frame.bytes().readableBytes();
         if (type != MessageType.READY_FOR_QUERY) {
-            if (type == MessageType.COMMAND_COMPLETE && server.backend().isPrimary()) {
-                quorum.commandComplete(frame);
+            if (type == MessageType.COMMAND_COMPLETE) {
+                statementsCompleted++;
+                if (server.backend().isPrimary()) {
+                    quorum.commandComplete(frame);
+                }
             }
             // relayed without a promise of its own: a failed write reaches exceptionCaught, which ends the session
             client.write(frame.bytes(), client.voidPromise());
@@ -1154,9 +1161,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     pinToPrimary("session_function"); // an advisory lock or set_config outlives it: keep the server
                 }
             }
-        } else if (servers.pooled() && inFlight.stream().anyMatch(Classification::sessionBound)) {
-            // what ran before the error (a PREPARE, an advisory lock) is kept by the server though the exchange failed
-            pinToPrimary("session_function");
+        } else {
+            if (inFlight.size() == 1) { // a simple query: "SET a = 1; COMMIT; SELECT 1/0" keeps a = 1
+                settings.failedAfter(inFlight.get(0), statementsCompleted, server);
+            }
+            for (Classification c : inFlight) { // what ran before the error stays on the server too
+                if (c.effects().stream().anyMatch(effect -> effect.type() == SessionEffect.Type.PREPARE)) {
+                    pinToPrimary("prepare");
+                } else if (c.sessionBound() && servers.pooled()) {
+                    pinToPrimary("session_function"); // an advisory lock
+                }
+            }
         }
         settings.exchangeEnded(server, transactionStatus, exchangeFailed);
         releaseReports();
@@ -1507,6 +1522,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public Set<String> tempTables() {
         return Set.of(); // CREATE TEMP pins the session to the primary
+    }
+
+    @Override
+    public Set<String> preparedStatements() {
+        return Set.of(); // as PREPARE does
     }
 
     @Override

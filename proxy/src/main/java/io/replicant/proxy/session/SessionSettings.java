@@ -140,6 +140,16 @@ final class SessionSettings {
         }
     }
 
+    /**
+     * {@code c} failed after its first {@code completed} statements ran on {@code server}: what a COMMIT among them
+     * made the session's.
+     */
+    void failedAfter(Classification c, int completed, BackendConnection server) {
+        for (SessionEffect setting : transaction.failedAfter(c, completed)) {
+            logSetting(setting, server);
+        }
+    }
+
     /** The proxy answered a BEGIN (a block is open), or a COMMIT or ROLLBACK of a block that ran nothing. */
     void answeredLocally(char transactionStatus) {
         transaction.blockOpen(transactionStatus != 'I');
