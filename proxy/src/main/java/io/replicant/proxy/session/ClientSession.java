@@ -1526,7 +1526,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public Set<String> preparedStatements() {
-        return Set.of(); // as PREPARE does
+        return Set.of(); // PREPARE pins the session to the primary
     }
 
     @Override
