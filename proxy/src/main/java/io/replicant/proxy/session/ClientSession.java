@@ -43,7 +43,6 @@ import io.replicant.router.Reason;
 import io.replicant.router.Router;
 import io.replicant.config.StatementKind;
 import io.replicant.router.RouteDecision;
-import io.replicant.router.SessionEffect;
 import io.replicant.router.StatementClassifier;
 import io.replicant.router.Verdict;
 import io.replicant.router.SessionView;
@@ -1162,13 +1161,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         } else {
-            if (inFlight.size() == 1) { // a simple query: "SET a = 1; COMMIT; SELECT 1/0" keeps a = 1
-                settings.failedAfter(inFlight.get(0), statementsCompleted, server);
-            }
-            for (Classification c : inFlight) { // what ran before the error stays on the server too
-                if (c.effects().stream().anyMatch(effect -> effect.type() == SessionEffect.Type.PREPARE)) {
-                    pinToPrimary("prepare");
-                } else if (c.sessionBound() && servers.pooled()) {
+            for (Classification c : inFlight) { // what ran before the error stays on the server
+                // a simple query's count of completed statements says which of its text ran
+                String pinned = settings.failedAfter(c, inFlight.size() == 1 ? statementsCompleted : 0, server);
+                if (pinned != null) {
+                    context.pinned(pinned);
+                }
+                if (c.sessionBound() && servers.pooled()) {
                     pinToPrimary("session_function"); // an advisory lock
                 }
             }

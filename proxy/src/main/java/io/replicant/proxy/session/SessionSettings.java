@@ -141,13 +141,22 @@ final class SessionSettings {
     }
 
     /**
-     * {@code c} failed after its first {@code completed} statements ran on {@code server}: what a COMMIT among them
-     * made the session's.
+     * {@code c} failed after its first {@code completed} statements ran on {@code server}: the settings a COMMIT among
+     * them committed are the session's, and a statement it may have prepared pins it (an error does not undo PREPARE).
+     *
+     * @return a new pin reason, or null
      */
-    void failedAfter(Classification c, int completed, BackendConnection server) {
+    String failedAfter(Classification c, int completed, BackendConnection server) {
         for (SessionEffect setting : transaction.failedAfter(c, completed)) {
             logSetting(setting, server);
         }
+        String before = pin;
+        for (SessionEffect effect : c.effects()) {
+            if (effect.type() == SessionEffect.Type.PREPARE) {
+                pin("prepare");
+            }
+        }
+        return before == null ? pin : null;
     }
 
     /** The proxy answered a BEGIN (a block is open), or a COMMIT or ROLLBACK of a block that ran nothing. */
