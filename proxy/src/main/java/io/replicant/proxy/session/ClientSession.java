@@ -4,7 +4,6 @@ import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -136,12 +135,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final DeferredBegin begin = new DeferredBegin();
     /** Set for a client of the admin console (database "replicant"): it never reaches a server. */
     private AdminConsole admin;
-    /** The ParameterStatus values the client was told (the primary's, as PostgreSQL would report them). */
-    private Map<String, String> reportedParameters;
-    /** As the client was last told (pgjdbc sets it with SET after login); read by the admin console. */
-    private volatile String applicationName = "";
-    /** Reports of the client's own startup parameters, held until the exchange ends (see holdReport). */
-    private final Map<String, String> pendingReports = new LinkedHashMap<>();
+    private ParameterReports reports;
 
     public ClientSession(ProxyContext context) {
         this.context = context;
@@ -159,6 +153,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         servers = new SessionServers(context, client.eventLoop(), this);
+        reports = new ParameterReports(client, settings::owns);
         login = new ClientLogin(context, client, context.clientOpened(this), this::logIn, this::fatal);
     }
 
@@ -227,11 +222,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void completeLogin(Map<String, String> parameters) {
-        reportedParameters = new HashMap<>(parameters);
-        applicationName = login.startup().getOrDefault("application_name", "");
         settings.loggedIn(servers.pooled() ? TrackedParameters.sentIn(login.startup()) : Map.of());
         client.write(Messages.authentication(client.alloc(), MessageType.AUTH_OK, null));
-        parameters.forEach((k, v) -> client.write(Messages.parameterStatus(client.alloc(), k, v)));
+        reports.loggedIn(parameters, login.startup().getOrDefault("application_name", ""));
         cancelKey = context.register(this);
         client.write(Messages.backendKeyData(client.alloc(), cancelKey[0], cancelKey[1]));
         client.writeAndFlush(Messages.readyForQuery(client.alloc(), 'I'));
@@ -239,57 +232,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         idleTimer.idle(client.eventLoop(), 'I');
     }
 
-    /**
-     * A ParameterStatus from the server on its way to the client (after a SET). One of the client's own startup
-     * parameters waits for the end of the exchange: a RESET there took it to the server's default, which the proxy
-     * then puts right, with a report that replaces this one (see {@link #onRestoreFrame}).
-     *
-     * @return true if held
-     */
-    private boolean holdReport(Frame parameterStatus) {
-        ByteBuf body = parameterStatus.body();
-        String name = Frame.readCString(body);
-        String value = Frame.readCString(body);
-        if (settings.owns(name)) {
-            pendingReports.put(name, value);
-            parameterStatus.release();
-            return true;
-        }
-        believes(name, value);
-        return false;
-    }
-
-    /** What the client now believes a parameter's value is. */
-    private void believes(String name, String value) {
-        reportedParameters.put(name, value);
-        if (name.equals("application_name")) {
-            applicationName = value;
-        }
-    }
-
-    /** The held reports, ahead of ReadyForQuery: the last value of each, if the client does not have it yet. */
-    private void releaseReports() {
-        pendingReports.forEach((name, value) -> {
-            if (!value.equals(reportedParameters.get(name))) { // PostgreSQL reports changes only
-                believes(name, value);
-                client.write(Messages.parameterStatus(client.alloc(), name, value));
-            }
-        });
-        pendingReports.clear();
-    }
-
-    /** A new primary connection: its parameters are what the client should see; tell it what changed. */
+    /** A new primary connection: its parameters are what sessions of this user log in with, and the client sees. */
     private void primaryLoggedIn(BackendConnection server) {
         context.serverParameters(backendUser(), backendDatabase(), server.parameters());
-        if (reportedParameters == null) {
-            return; // still logging in: completeLogin sends them all
-        }
-        // the client's own startup parameters stand: pooled connections log in without them
-        server.parameters().forEach((k, v) -> {
-            if (!settings.owns(k) && !v.equals(reportedParameters.put(k, v))) {
-                client.write(Messages.parameterStatus(client.alloc(), k, v));
-            }
-        });
+        reports.primaryLoggedIn(server.parameters());
     }
 
     private String backendUser() {
@@ -774,7 +720,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!retried && mayRunAgain(cs, awaitsReady)) {
             retry.arm(frames, cs);
         }
-        pendingReports.clear();
+        reports.exchangeStarted();
         String catchUp = transactionRan() ? null : settings.catchUp(server);
         if (catchUp != null) {
             server.applyFeedback(false); // a replayed SET or RESET ALL may change synchronous_commit: set it again after
@@ -987,7 +933,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         byte type = frame.type();
-        if (type == MessageType.PARAMETER_STATUS && holdReport(frame)) {
+        if (type == MessageType.PARAMETER_STATUS && reports.hold(frame)) {
             return;
         }
         if (type == MessageType.ERROR_RESPONSE) {
@@ -1033,11 +979,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /**
      * Answers to the query that put back the client's own startup settings after it reset them: their reports
-     * replace the RESET's (see holdReport), the rest is swallowed; then the client's ReadyForQuery goes on.
+     * replace the RESET's (see ParameterReports), the rest is swallowed; then the client's ReadyForQuery goes on.
      */
     private void onRestoreFrame(BackendConnection server, Frame frame) {
         byte type = frame.type();
-        if (type == MessageType.PARAMETER_STATUS && holdReport(frame)) {
+        if (type == MessageType.PARAMETER_STATUS && reports.hold(frame)) {
             return;
         }
         if (type == MessageType.ERROR_RESPONSE) { // values the server took at the session's first statement
@@ -1173,7 +1119,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         settings.exchangeEnded(server, transactionStatus, exchangeFailed);
-        releaseReports();
+        reports.release();
         if (server.backend().isPrimary()) {
             context.cluster().committedAt(now); // token consistency: other sessions' reads must see it
         } else {
@@ -1560,6 +1506,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     @Override
     public String applicationName() {
-        return applicationName;
+        return reports.applicationName();
     }
 }
